@@ -1,0 +1,115 @@
+# ngx_trtc_module + turnd
+#
+#   make            build build/turnd and build/ngx_http_trtc_module.so
+#   make run        install what it needs, build, run nginx + turnd on loopback
+#   make test       install what the tests need, build, prove -r t/
+#   make bench      benchmarks (bench/)
+#
+# The module is built against Debian's nginx (nginx-dev ships its headers
+# and build system in /usr/share/nginx/src), so the .so loads into the
+# `nginx` package.  NGINX_SRC=DIR builds it against another nginx tree
+# (e.g. an ASan build of the upstream tarball); NGINX_CONFIGURE_ARGS and
+# NGINX_CC_OPT then say how that tree's nginx was configured.
+
+CC ?=           cc
+NGINX_SRC ?=    /usr/share/nginx/src
+NGINX_CC_OPT ?=
+NGINX_CONFIGURE_ARGS ?= --with-compat --with-http_ssl_module --with-threads
+
+B :=            build
+WARN :=         -Wall -Wextra -Werror
+CFLAGS ?=       -O2 -g
+TD_CFLAGS :=    -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon -Iturnd
+TD_LIBS :=      -lcrypto -lpthread
+
+COMMON_SRCS :=  $(wildcard common/*.c)
+TURND_SRCS :=   $(filter-out turnd/td_main.c, $(wildcard turnd/*.c))
+LIB_OBJS :=     $(patsubst %.c, $(B)/obj/%.o, $(COMMON_SRCS) $(TURND_SRCS))
+UNIT_TESTS :=   $(patsubst t/unit/%_test.c, $(B)/t/%_test, \
+                    $(wildcard t/unit/*_test.c))
+MODULE_SRCS :=  config $(wildcard ngx_trtc_module/*.[ch]) \
+                $(wildcard common/*.[ch])
+
+# Debian packages: to build, to run, and what the tests drive.
+DEPS_BUILD :=   gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
+                nginx nginx-dev
+DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl
+DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
+                libtext-diff-perl libjson-pp-perl libipc-run-perl \
+                coturn chromium valgrind iproute2
+
+.PHONY: all turnd module unit deps deps-run deps-test run test bench clean
+
+all: turnd module unit
+
+turnd: $(B)/turnd
+
+module: $(B)/ngx_http_trtc_module.so
+
+unit: $(UNIT_TESTS)
+
+
+$(B)/obj/%.o: %.c $(wildcard common/*.h turnd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TD_CFLAGS) -c -o $@ $<
+
+$(B)/libtd.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/turnd: $(B)/obj/turnd/td_main.o $(B)/libtd.a
+	$(CC) $(CFLAGS) -o $@ $^ $(TD_LIBS)
+
+$(B)/t/%_test: t/unit/%_test.c t/unit/tap.h $(B)/libtd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TD_CFLAGS) -It/unit -o $@ $< $(B)/libtd.a $(TD_LIBS)
+
+
+# nginx's configure writes into the tree it runs in, so it runs in a copy
+# (nothing under /usr is touched).  Its Makefile compiles the module with
+# nginx's own flags: -W (= -Wextra) -Wall -Werror among them.
+
+$(B)/nginx/Makefile: config $(NGINX_SRC)/configure
+	rm -rf $(B)/nginx-src $(B)/nginx
+	mkdir -p $(B)
+	cp -a $(NGINX_SRC) $(B)/nginx-src
+	cd $(B)/nginx-src && bash -c ' \
+	    if [ -f conf_flags ]; then . ./conf_flags; \
+	    else NGX_CONF_FLAGS=($(NGINX_CONFIGURE_ARGS)); fi; \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="-fPIC $(NGINX_CC_OPT)" --with-ld-opt=-fPIC \
+	        --add-dynamic-module=$(CURDIR) --builddir=$(CURDIR)/$(B)/nginx' \
+	    > $(B)/nginx-configure.log 2>&1 \
+	    || { tail -20 $(B)/nginx-configure.log; exit 1; }
+
+$(B)/ngx_http_trtc_module.so: $(B)/nginx/Makefile $(MODULE_SRCS)
+	$(MAKE) -s -f $(CURDIR)/$(B)/nginx/Makefile -C $(B)/nginx-src modules
+	cp $(B)/nginx/ngx_http_trtc_module.so $@
+
+
+# Packages.  Idempotent: only missing packages are installed.
+
+deps:
+	@util/deps.sh $(DEPS_BUILD)
+
+deps-run:
+	@util/deps.sh $(DEPS_RUN)
+
+deps-test:
+	@util/deps.sh $(DEPS_TEST)
+
+
+run: deps-run
+	$(MAKE) turnd module
+	util/run.sh
+
+test: deps-test
+	$(MAKE) all
+	prove -I t/lib -r t/
+
+bench: deps-test
+	$(MAKE) all
+	bench/run.sh
+
+clean:
+	rm -rf $(B) t/servroot*

@@ -1,0 +1,43 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#ifndef _TD_LOG_H_INCLUDED_
+#define _TD_LOG_H_INCLUDED_
+
+
+/*
+ * One line per event: "2026-11-24T08:30:00.123Z turnd[pid]: LEVEL: text".
+ * To stderr unless no-stdout-log, and to log-file when set.  Safe from
+ * several threads (one write(2) per line).  Never log a password, key or
+ * secret.
+ */
+
+
+#include <sys/socket.h>
+
+
+#define TD_LOG_ERR      0
+#define TD_LOG_WARN     1
+#define TD_LOG_NOTICE   2    /* the default: start, stop, allocations */
+#define TD_LOG_INFO     3    /* verbose: every request and refusal */
+#define TD_LOG_DEBUG    4    /* Verbose */
+
+
+extern int  td_log_level;
+
+
+int td_log_open(const char *file, int to_stderr);
+void td_log_close(void);
+void td_log(int level, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* "1.2.3.4:5" or "[::1]:5" into buf (at least 64 bytes); returns buf */
+char *td_log_addr(const struct sockaddr *sa, char *buf, size_t len);
+
+#define td_log_enabled(level)  ((level) <= td_log_level)
+
+
+#endif /* _TD_LOG_H_INCLUDED_ */
