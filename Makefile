@@ -79,8 +79,8 @@ $(B)/nginx/Makefile: config $(NGINX_SRC)/configure
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
 	        --with-cc-opt="-fPIC $(NGINX_CC_OPT)" --with-ld-opt=-fPIC \
 	        --add-dynamic-module=$(CURDIR) --builddir=$(CURDIR)/$(B)/nginx' \
-	    > $(B)/nginx-configure.log 2>&1 \
-	    || { tail -20 $(B)/nginx-configure.log; exit 1; }
+	    > $(CURDIR)/$(B)/nginx-configure.log 2>&1 \
+	    || { tail -20 $(CURDIR)/$(B)/nginx-configure.log; exit 1; }
 
 $(B)/ngx_http_trtc_module.so: $(B)/nginx/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -f $(CURDIR)/$(B)/nginx/Makefile -C $(B)/nginx-src modules
@@ -105,7 +105,8 @@ run: deps-run
 
 test: deps-test
 	$(MAKE) all
-	prove -I t/lib -r t/
+	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(B)/ngx_http_trtc_module.so \
+	    prove -I t/lib -r t/
 
 bench: deps-test
 	$(MAKE) all
