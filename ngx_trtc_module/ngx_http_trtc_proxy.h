@@ -1,0 +1,48 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#ifndef _NGX_HTTP_TRTC_PROXY_H_INCLUDED_
+#define _NGX_HTTP_TRTC_PROXY_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_HTTP_TRTC_NONE        0
+#define NGX_HTTP_TRTC_SIGNALING   1
+#define NGX_HTTP_TRTC_LOGGER      2
+
+
+typedef struct {
+    ngx_uint_t                  kind;
+    ngx_str_t                   url;
+    ngx_str_t                   host;      /* Host and SNI sent upstream */
+} ngx_http_trtc_proxy_loc_t;
+
+
+/* in shared memory: every worker adds to the same counters */
+typedef struct {
+    ngx_atomic_t                signaling_open;
+    ngx_atomic_t                signaling_total;
+    ngx_atomic_t                signaling_bytes_up;     /* to upstream */
+    ngx_atomic_t                signaling_bytes_down;   /* to clients */
+    ngx_atomic_t                uploads_proxied;
+    ngx_atomic_t                uploads_spooled;
+    ngx_atomic_t                uploads_replayed;
+    ngx_atomic_t                uploads_refused;
+} ngx_http_trtc_proxy_counters_t;
+
+
+void ngx_http_trtc_proxy_session_done(void *data);
+
+
+extern ngx_module_t                     ngx_http_trtc_proxy_module;
+extern ngx_http_trtc_proxy_counters_t  *ngx_http_trtc_proxy_counters;
+
+
+#endif /* _NGX_HTTP_TRTC_PROXY_H_INCLUDED_ */
