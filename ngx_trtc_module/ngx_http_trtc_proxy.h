@@ -18,10 +18,20 @@
 #define NGX_HTTP_TRTC_LOGGER      2
 
 
+#define NGX_HTTP_TRTC_MAX_SPOOLS  8
+
+
+typedef struct ngx_http_trtc_spool_s  ngx_http_trtc_spool_t;
+
+
 typedef struct {
     ngx_uint_t                  kind;
     ngx_str_t                   url;
     ngx_str_t                   host;      /* Host and SNI sent upstream */
+    ngx_str_t                   ca;
+    ngx_uint_t                  verify;
+    ngx_http_upstream_srv_conf_t  *upstream;
+    ngx_http_trtc_spool_t      *spool;
 } ngx_http_trtc_proxy_loc_t;
 
 
@@ -35,10 +45,21 @@ typedef struct {
     ngx_atomic_t                uploads_spooled;
     ngx_atomic_t                uploads_replayed;
     ngx_atomic_t                uploads_refused;
+    ngx_atomic_t                spool_bytes[NGX_HTTP_TRTC_MAX_SPOOLS];
+    ngx_atomic_t                spool_files[NGX_HTTP_TRTC_MAX_SPOOLS];
 } ngx_http_trtc_proxy_counters_t;
 
 
 void ngx_http_trtc_proxy_session_done(void *data);
+
+char *ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_trtc_spool_init_conf(ngx_conf_t *cf,
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_uint_t index);
+ngx_int_t ngx_http_trtc_spool_response(ngx_http_request_t *r,
+    ngx_http_trtc_proxy_loc_t *plcf);
+ngx_int_t ngx_http_trtc_spool_init_process(ngx_cycle_t *cycle,
+    ngx_array_t *passes);
 
 
 extern ngx_module_t                     ngx_http_trtc_proxy_module;

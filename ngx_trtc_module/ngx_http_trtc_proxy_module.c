@@ -31,8 +31,14 @@
 
 typedef struct {
     ngx_array_t                 passes;     /* ngx_http_trtc_proxy_loc_t * */
+    ngx_array_t                 spools;     /* ngx_http_trtc_proxy_loc_t * */
     ngx_shm_zone_t             *shm_zone;
 } ngx_http_trtc_proxy_main_conf_t;
+
+
+typedef struct {
+    unsigned                    spooled:1;
+} ngx_http_trtc_proxy_ctx_t;
 
 
 static ngx_int_t ngx_http_trtc_proxy_preconfiguration(ngx_conf_t *cf);
@@ -43,6 +49,9 @@ static char *ngx_http_trtc_proxy_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static char *ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_trtc_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_trtc_proxy_init_process(ngx_cycle_t *cycle);
 static char *ngx_http_trtc_pass_apply(ngx_conf_t *cf,
     ngx_http_trtc_proxy_loc_t *plcf, ngx_str_t *url, ngx_str_t *ca,
     ngx_flag_t verify, ngx_str_t *timeout, ngx_str_t *max_body);
@@ -74,6 +83,13 @@ static ngx_command_t  ngx_http_trtc_proxy_commands[] = {
       0,
       (void *) NGX_HTTP_TRTC_LOGGER },
 
+    { ngx_string("trtc_logger_spool"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_trtc_spool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -100,7 +116,7 @@ ngx_module_t  ngx_http_trtc_proxy_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_trtc_proxy_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -219,6 +235,8 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     plcf->kind = kind;
     plcf->url = url;
+    plcf->ca = ca;
+    plcf->verify = verify;
 
     if (ngx_http_trtc_pass_apply(cf, plcf, &url, &ca, verify, &timeout,
                                  &max_body)
@@ -259,6 +277,31 @@ invalid:
                        &value[i], &value[0]);
 
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_trtc_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                              *rv;
+    ngx_http_trtc_proxy_loc_t        **spool;
+    ngx_http_trtc_proxy_main_conf_t   *pmcf;
+
+    rv = ngx_http_trtc_logger_spool(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_trtc_proxy_module);
+
+    spool = ngx_array_push(&pmcf->spools);
+    if (spool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *spool = conf;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -347,20 +390,18 @@ static ngx_int_t
 ngx_http_trtc_resolve_host(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
 {
     ngx_url_t                       u, su;
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, https;
     ngx_http_upstream_server_t     *server;
     ngx_http_upstream_srv_conf_t  **uscfp, *uscf;
     ngx_http_upstream_main_conf_t  *umcf;
 
-    if (plcf->host.len) {
-        return NGX_OK;
-    }
+    https = (plcf->url.data[4] == 's');
 
     ngx_memzero(&u, sizeof(ngx_url_t));
 
-    u.url.len = plcf->url.len - (plcf->url.data[4] == 's' ? 8 : 7);
-    u.url.data = plcf->url.data + (plcf->url.data[4] == 's' ? 8 : 7);
-    u.default_port = (plcf->url.data[4] == 's') ? 443 : 80;
+    u.url.len = plcf->url.len - (https ? 8 : 7);
+    u.url.data = plcf->url.data + (https ? 8 : 7);
+    u.default_port = https ? 443 : 80;
     u.uri_part = 1;
     u.no_resolve = 1;
 
@@ -368,7 +409,10 @@ ngx_http_trtc_resolve_host(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
         return NGX_ERROR;
     }
 
-    /* an upstream{} block: the host of its first server */
+    /*
+     * The upstream the proxy module made for the URL: an upstream{} block
+     * of that name, or the implicit one of the URL's host and port.
+     */
 
     umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_upstream_module);
     uscfp = umcf->upstreams.elts;
@@ -376,14 +420,28 @@ ngx_http_trtc_resolve_host(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
     for (i = 0; i < umcf->upstreams.nelts; i++) {
         uscf = uscfp[i];
 
-        if (!(uscf->flags & NGX_HTTP_UPSTREAM_CREATE)
-            || uscf->servers == NULL || uscf->servers->nelts == 0
-            || uscf->host.len != u.host.len
-            || ngx_strncasecmp(uscf->host.data, u.host.data, u.host.len)
-               != 0)
+        if (uscf->host.len != u.host.len
+            || ngx_strncasecmp(uscf->host.data, u.host.data, u.host.len) != 0)
         {
             continue;
         }
+
+        if (!(uscf->flags & NGX_HTTP_UPSTREAM_CREATE)) {
+            if (uscf->port == u.port) {
+                plcf->upstream = uscf;
+                break;
+            }
+
+            continue;
+        }
+
+        plcf->upstream = uscf;
+
+        if (uscf->servers == NULL || uscf->servers->nelts == 0) {
+            break;
+        }
+
+        /* the real host is that of the block's first server */
 
         server = uscf->servers->elts;
 
@@ -400,6 +458,10 @@ ngx_http_trtc_resolve_host(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
         u.port = su.port;
         u.no_port = su.no_port;
         break;
+    }
+
+    if (plcf->host.len) {
+        return NGX_OK;
     }
 
     if (u.no_port || u.port == u.default_port) {
@@ -500,13 +562,30 @@ static ngx_int_t
 ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t         *cln;
+    ngx_http_trtc_proxy_ctx_t  *ctx;
     ngx_http_trtc_proxy_loc_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_proxy_module);
 
-    if (plcf->kind != NGX_HTTP_TRTC_SIGNALING || r != r->main
+    if (plcf->kind == NGX_HTTP_TRTC_NONE || r != r->main
         || ngx_http_trtc_proxy_counters == NULL)
     {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (plcf->kind == NGX_HTTP_TRTC_LOGGER) {
+        if (plcf->spool != NULL
+            && ngx_http_trtc_spool_response(r, plcf) == NGX_OK)
+        {
+            ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_trtc_proxy_ctx_t));
+            if (ctx == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->spooled = 1;
+            ngx_http_set_ctx(r, ctx, ngx_http_trtc_proxy_module);
+        }
+
         return ngx_http_next_header_filter(r);
     }
 
@@ -562,7 +641,9 @@ ngx_http_trtc_proxy_log_handler(ngx_http_request_t *r)
     u = r->upstream;
 
     if (plcf->kind == NGX_HTTP_TRTC_LOGGER) {
-        if (u != NULL && r->headers_out.status < 500) {
+        if (u != NULL && r->headers_out.status < 500
+            && ngx_http_get_module_ctx(r, ngx_http_trtc_proxy_module) == NULL)
+        {
             (void) ngx_atomic_fetch_add(
                        &ngx_http_trtc_proxy_counters->uploads_proxied, 1);
         }
@@ -613,6 +694,17 @@ ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_trtc_proxy_module);
 
+    pass = pmcf->spools.elts;
+
+    for (i = 0; i < pmcf->spools.nelts; i++) {
+        if (pass[i]->kind != NGX_HTTP_TRTC_LOGGER) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"trtc_logger_spool\" needs \"trtc_logger_pass\" "
+                          "in the same location");
+            return NGX_ERROR;
+        }
+    }
+
     if (pmcf->passes.nelts == 0) {
         return NGX_OK;
     }
@@ -624,6 +716,14 @@ ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "trtc: cannot tell the host of \"%V\"",
                           &pass[i]->url);
+            return NGX_ERROR;
+        }
+    }
+
+    pass = pmcf->spools.elts;
+
+    for (i = 0; i < pmcf->spools.nelts; i++) {
+        if (ngx_http_trtc_spool_init_conf(cf, pass[i], i) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -644,6 +744,22 @@ ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
 }
 
 
+static ngx_int_t
+ngx_http_trtc_proxy_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_trtc_proxy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_trtc_proxy_module);
+
+    if (pmcf == NULL || pmcf->spools.nelts == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_trtc_spool_init_process(cycle, &pmcf->spools);
+}
+
+
 static void *
 ngx_http_trtc_proxy_create_main_conf(ngx_conf_t *cf)
 {
@@ -656,7 +772,10 @@ ngx_http_trtc_proxy_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&pmcf->passes, cf->pool, 4,
                        sizeof(ngx_http_trtc_proxy_loc_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&pmcf->spools, cf->pool, 1,
+                          sizeof(ngx_http_trtc_proxy_loc_t *))
+           != NGX_OK)
     {
         return NULL;
     }

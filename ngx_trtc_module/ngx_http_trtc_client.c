@@ -1,0 +1,436 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_event_connect.h>
+
+#include "ngx_http_trtc_client.h"
+
+
+static void ngx_http_trtc_client_timer(ngx_event_t *ev);
+static void ngx_http_trtc_client_write(ngx_event_t *wev);
+static void ngx_http_trtc_client_read(ngx_event_t *rev);
+static ngx_int_t ngx_http_trtc_client_test_connect(ngx_connection_t *c);
+static void ngx_http_trtc_client_ssl_init(ngx_http_trtc_client_t *cl,
+    ngx_connection_t *c);
+static void ngx_http_trtc_client_ssl_handshake(ngx_connection_t *c);
+static void ngx_http_trtc_client_close(ngx_http_trtc_client_t *cl);
+static void ngx_http_trtc_client_finish(ngx_http_trtc_client_t *cl,
+    ngx_uint_t ok, const char *error);
+
+
+void
+ngx_http_trtc_client_start(ngx_http_trtc_client_t *cl)
+{
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    cl->status = 0;
+    cl->ok = 0;
+    cl->error = NULL;
+    cl->sent = 0;
+    cl->nin = 0;
+    cl->active = 1;
+    cl->start = ngx_current_msec;
+
+    cl->timer.handler = ngx_http_trtc_client_timer;
+    cl->timer.data = cl;
+    cl->timer.log = cl->log;
+    cl->timer.cancelable = 1;
+
+    ngx_memzero(&cl->pc, sizeof(ngx_peer_connection_t));
+
+    cl->pc.sockaddr = cl->sockaddr;
+    cl->pc.socklen = cl->socklen;
+    cl->pc.name = cl->name;
+    cl->pc.get = ngx_event_get_peer;
+    cl->pc.log = cl->log;
+    cl->pc.log_error = NGX_ERROR_ERR;
+
+    rc = ngx_event_connect_peer(&cl->pc);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        ngx_http_trtc_client_finish(cl, 0, "connect() failed");
+        return;
+    }
+
+    c = cl->pc.connection;
+
+    /* a pool per exchange: TLS state lives in it and goes with it */
+
+    c->pool = ngx_create_pool(1024, cl->log);
+    if (c->pool == NULL) {
+        ngx_http_trtc_client_finish(cl, 0, "out of memory");
+        return;
+    }
+
+    c->data = cl;
+    c->read->handler = ngx_http_trtc_client_read;
+    c->write->handler = ngx_http_trtc_client_write;
+
+    ngx_add_timer(&cl->timer, cl->timeout);
+
+    if (rc == NGX_OK) {
+        ngx_http_trtc_client_write(c->write);
+    }
+}
+
+
+void
+ngx_http_trtc_client_cancel(ngx_http_trtc_client_t *cl)
+{
+    if (cl->timer.timer_set) {
+        ngx_del_timer(&cl->timer);
+    }
+
+    if (cl->timer.posted) {
+        ngx_delete_posted_event(&cl->timer);
+    }
+
+    ngx_http_trtc_client_close(cl);
+
+    cl->active = 0;
+}
+
+
+static void
+ngx_http_trtc_client_timer(ngx_event_t *ev)
+{
+    ngx_http_trtc_client_t  *cl = ev->data;
+
+    if (cl->active) {
+        ngx_http_trtc_client_finish(cl, 0, "timed out");
+        return;
+    }
+
+    /* the exchange is over: report it */
+
+    cl->handler(cl);
+}
+
+
+static void
+ngx_http_trtc_client_write(ngx_event_t *wev)
+{
+    ssize_t                  n;
+    ngx_connection_t        *c;
+    ngx_http_trtc_client_t  *cl;
+
+    c = wev->data;
+    cl = c->data;
+
+    if (!cl->active) {
+        return;
+    }
+
+    if (cl->sent == 0 && !c->ssl) {
+
+        if (ngx_http_trtc_client_test_connect(c) != NGX_OK) {
+            ngx_http_trtc_client_finish(cl, 0, "connect() failed");
+            return;
+        }
+
+        if (cl->ssl) {
+            ngx_http_trtc_client_ssl_init(cl, c);
+            return;
+        }
+    }
+
+    if (cl->request.len == 0) {
+        /* a tcp or tls check: connecting was the test */
+        ngx_http_trtc_client_finish(cl, 1, NULL);
+        return;
+    }
+
+    while (cl->sent < cl->request.len) {
+        n = c->send(c, cl->request.data + cl->sent,
+                    cl->request.len - cl->sent);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+                ngx_http_trtc_client_finish(cl, 0, "send() failed");
+            }
+
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_http_trtc_client_finish(cl, 0, "send() failed");
+            return;
+        }
+
+        cl->sent += n;
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_trtc_client_finish(cl, 0, "recv() failed");
+        return;
+    }
+
+    if (c->read->ready) {
+        ngx_http_trtc_client_read(c->read);
+    }
+}
+
+
+static void
+ngx_http_trtc_client_read(ngx_event_t *rev)
+{
+    u_char                  *p;
+    ssize_t                  n;
+    ngx_connection_t        *c;
+    ngx_http_trtc_client_t  *cl;
+
+    c = rev->data;
+    cl = c->data;
+
+    if (!cl->active || cl->sent < cl->request.len || cl->request.len == 0) {
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, cl->in + cl->nin, sizeof(cl->in) - cl->nin);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_http_trtc_client_finish(cl, 0, "recv() failed");
+            }
+
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_http_trtc_client_finish(cl, 0, "recv() failed");
+            return;
+        }
+
+        if (n == 0) {
+            ngx_http_trtc_client_finish(cl, 0,
+                                        "connection closed before a status");
+            return;
+        }
+
+        cl->nin += n;
+
+        /* "HTTP/1.x NNN" is all it needs */
+
+        if (cl->nin < sizeof("HTTP/1.1 200") - 1) {
+            continue;
+        }
+
+        p = cl->in;
+
+        if (ngx_strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' '
+            || p[9] < '1' || p[9] > '5'
+            || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
+        {
+            ngx_http_trtc_client_finish(cl, 0, "invalid status line");
+            return;
+        }
+
+        cl->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + p[11] - '0';
+
+        ngx_http_trtc_client_finish(cl, 1, NULL);
+        return;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_trtc_client_test_connect(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        (void) ngx_connection_error(c, err, "connect() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_trtc_client_ssl_init(ngx_http_trtc_client_t *cl, ngx_connection_t *c)
+{
+    ngx_int_t   rc;
+    ngx_str_t  *name;
+#if (NGX_HAVE_INET6)
+    u_char      addr[16];
+#endif
+
+    if (ngx_ssl_create_connection(cl->ssl, c, NGX_SSL_BUFFER|NGX_SSL_CLIENT)
+        != NGX_OK)
+    {
+        ngx_http_trtc_client_finish(cl, 0, "SSL connection failed");
+        return;
+    }
+
+    name = &cl->server_name;
+
+    /* like the proxy module: no SNI for an address (RFC 6066) */
+
+    if (name->len
+        && ngx_inet_addr(name->data, name->len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && ngx_inet6_addr(name->data, name->len, addr) != NGX_OK
+#endif
+        && SSL_set_tlsext_host_name(c->ssl->connection,
+                                    (char *) name->data) == 0)
+    {
+        ngx_http_trtc_client_finish(cl, 0, "SNI failed");
+        return;
+    }
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_trtc_client_ssl_handshake;
+        return;
+    }
+
+    ngx_http_trtc_client_ssl_handshake(c);
+}
+
+
+static void
+ngx_http_trtc_client_ssl_handshake(ngx_connection_t *c)
+{
+    long                     rc;
+    ngx_http_trtc_client_t  *cl;
+
+    cl = c->data;
+
+    if (!cl->active) {
+        return;
+    }
+
+    if (!c->ssl->handshaked) {
+        ngx_http_trtc_client_finish(cl, 0, "SSL handshake failed");
+        return;
+    }
+
+    if (cl->verify) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            ngx_log_error(NGX_LOG_ERR, cl->log, 0,
+                          "trtc: %V: certificate verify error: (%l:%s)",
+                          cl->name, rc, X509_verify_cert_error_string(rc));
+            ngx_http_trtc_client_finish(cl, 0, "certificate verify error");
+            return;
+        }
+
+        if (ngx_ssl_check_host(c, &cl->server_name) != NGX_OK) {
+            ngx_http_trtc_client_finish(cl, 0,
+                                        "certificate does not match the name");
+            return;
+        }
+    }
+
+    c->read->handler = ngx_http_trtc_client_read;
+    c->write->handler = ngx_http_trtc_client_write;
+
+    ngx_http_trtc_client_write(c->write);
+}
+
+
+static void
+ngx_http_trtc_client_close(ngx_http_trtc_client_t *cl)
+{
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c;
+
+    c = cl->pc.connection;
+
+    if (c == NULL) {
+        return;
+    }
+
+    cl->pc.connection = NULL;
+
+    if (c->ssl) {
+        c->ssl->no_wait_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+
+    pool = c->pool;
+
+    ngx_close_connection(c);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+static void
+ngx_http_trtc_client_finish(ngx_http_trtc_client_t *cl, ngx_uint_t ok,
+    const char *error)
+{
+    ngx_http_trtc_client_close(cl);
+
+    cl->active = 0;
+    cl->ok = ok;
+    cl->error = error;
+    cl->elapsed = ngx_current_msec - cl->start;
+
+    if (cl->timer.timer_set) {
+        ngx_del_timer(&cl->timer);
+    }
+
+    /* report from the event loop, never from inside the caller */
+
+    ngx_post_event(&cl->timer, &ngx_posted_events);
+}
+
+
+ngx_ssl_t *
+ngx_http_trtc_client_ssl(ngx_conf_t *cf, ngx_str_t *ca, ngx_uint_t verify)
+{
+    ngx_ssl_t           *ssl;
+    ngx_pool_cleanup_t  *cln;
+
+    ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (ssl == NULL) {
+        return NULL;
+    }
+
+    ssl->log = cf->log;
+
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(ssl);
+        return NULL;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = ssl;
+
+    if (verify
+        && ngx_ssl_trusted_certificate(cf, ssl, ca, 4) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return ssl;
+}
