@@ -50,7 +50,7 @@ ngx_http_trtc_client_start(ngx_http_trtc_client_t *cl)
     cl->pc.name = cl->name;
     cl->pc.get = ngx_event_get_peer;
     cl->pc.log = cl->log;
-    cl->pc.log_error = NGX_ERROR_ERR;
+    cl->pc.log_error = cl->log_error;
 
     rc = ngx_event_connect_peer(&cl->pc);
 

@@ -43,6 +43,7 @@ struct ngx_http_trtc_client_s {
     ngx_log_t                       *log;
     ngx_http_trtc_client_handler_pt  handler;
     void                            *data;
+    ngx_uint_t                       log_error;   /* NGX_ERROR_ERR etc. */
 
     /* results, when the handler runs */
     ngx_uint_t                       status;      /* HTTP status, or 0 */

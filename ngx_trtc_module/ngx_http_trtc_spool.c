@@ -573,6 +573,7 @@ ngx_http_trtc_spool_tick(ngx_event_t *ev)
     cl->log = sp->log;
     cl->handler = ngx_http_trtc_spool_replayed;
     cl->data = sp;
+    cl->log_error = NGX_ERROR_INFO;
 
     ngx_http_trtc_client_start(cl);
 

@@ -1,0 +1,133 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#ifndef _NGX_HTTP_TRTC_CHECK_H_INCLUDED_
+#define _NGX_HTTP_TRTC_CHECK_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_trtc_client.h"
+
+
+#define NGX_HTTP_TRTC_CHECK_TCP      1
+#define NGX_HTTP_TRTC_CHECK_TLS      2
+#define NGX_HTTP_TRTC_CHECK_HTTP     3
+#define NGX_HTTP_TRTC_CHECK_HTTPS    4
+#define NGX_HTTP_TRTC_CHECK_WSS      5
+#define NGX_HTTP_TRTC_CHECK_STUN     6
+
+#define NGX_HTTP_TRTC_CHECK_KEY_LEN  160
+#define NGX_HTTP_TRTC_CHECK_ERR_LEN  48
+
+
+/*
+ * A peer's state in the shared zone, the same for every worker and kept
+ * across reloads: records are found by key ("upstream/peer name"), never
+ * by index.  Times in msec are ngx_current_msec (monotonic, one clock for
+ * all processes); "since" and "last" are wall-clock seconds for people.
+ */
+
+typedef struct {
+    u_char                      key[NGX_HTTP_TRTC_CHECK_KEY_LEN];
+    ngx_uint_t                  used;
+
+    ngx_pid_t                   owner;         /* who probes it now */
+    ngx_msec_t                  lease;         /* until when */
+    ngx_msec_t                  next;          /* next probe is due */
+
+    ngx_uint_t                  down;
+    time_t                      since;         /* state since */
+    time_t                      last;          /* last probe ended */
+    ngx_msec_t                  latency;       /* of the last probe */
+    ngx_uint_t                  last_ok;
+    ngx_uint_t                  last_status;   /* HTTP status, if any */
+    u_char                      last_error[NGX_HTTP_TRTC_CHECK_ERR_LEN];
+
+    ngx_uint_t                  passes;        /* consecutive */
+    ngx_uint_t                  fails;         /* consecutive */
+    ngx_uint_t                  checks;        /* all time */
+    ngx_uint_t                  failures;      /* all time */
+} ngx_http_trtc_check_peer_t;
+
+
+typedef struct {
+    ngx_atomic_t                generation;    /* bumped on every change */
+    ngx_uint_t                  npeers;
+    ngx_http_trtc_check_peer_t  peers[1];
+} ngx_http_trtc_check_shm_t;
+
+
+typedef struct ngx_http_trtc_check_conf_s  ngx_http_trtc_check_conf_t;
+
+
+/* a peer to check, in this process */
+typedef struct {
+    ngx_http_trtc_check_conf_t *conf;
+    ngx_str_t                   name;          /* the peer's address */
+    ngx_str_t                   host;          /* Host and SNI */
+    ngx_addr_t                  addr;          /* where probes go */
+    ngx_uint_t                  backup;
+    ngx_uint_t                  admin_down;    /* "down" in the config */
+    ngx_uint_t                  index;         /* into the zone */
+
+    ngx_event_t                 timer;
+    ngx_http_trtc_client_t      client;
+    ngx_connection_t           *udp;
+    ngx_event_t                 udp_timer;
+    u_char                      tid[12];
+    ngx_msec_t                  start;
+    ngx_str_t                   request;
+} ngx_http_trtc_check_target_t;
+
+
+/* trtc_check, per upstream{} */
+struct ngx_http_trtc_check_conf_s {
+    ngx_uint_t                      type;
+    ngx_msec_t                      interval;
+    ngx_msec_t                      timeout;
+    ngx_uint_t                      fails;
+    ngx_uint_t                      passes;
+    ngx_uint_t                      jitter;        /* percent */
+    ngx_str_t                       uri;
+    ngx_str_t                       host;
+    ngx_uint_t                      expect[8];     /* codes; 2 = 2xx */
+    ngx_uint_t                      nexpect;
+    in_port_t                       port;
+    ngx_uint_t                      verify;
+    ngx_str_t                       ca;
+    ngx_ssl_t                      *ssl;
+
+    ngx_http_upstream_srv_conf_t   *upstream;
+    ngx_http_upstream_init_peer_pt  original_init;
+    ngx_array_t                     targets;
+    ngx_uint_t                      generation;    /* as applied here */
+};
+
+
+/*
+ * For trtc_proxy_config and others: 0 when the zone says the peer named
+ * "name" of upstream "uscf" is down, 1 otherwise (also when unchecked).
+ */
+ngx_uint_t ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
+    ngx_str_t *name);
+
+/* the zone and the checked upstreams, for trtc_status */
+ngx_http_trtc_check_shm_t *ngx_http_trtc_check_shm(void);
+ngx_array_t *ngx_http_trtc_check_confs(ngx_http_request_t *r);
+const char *ngx_http_trtc_check_type_name(ngx_uint_t type);
+
+void ngx_http_trtc_check_probe(ngx_http_trtc_check_target_t *t);
+void ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t,
+    ngx_uint_t ok, ngx_uint_t status, const char *error);
+
+
+extern ngx_module_t  ngx_http_trtc_check_module;
+
+
+#endif /* _NGX_HTTP_TRTC_CHECK_H_INCLUDED_ */

@@ -1,0 +1,318 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <trtc_stun.h>
+
+#include "ngx_http_trtc_check.h"
+
+
+/*
+ * One probe of one peer.  tcp: a connection; tls: a handshake (with SNI
+ * and, unless verify=off, certificate verification); http, https: a GET
+ * of uri= answered with an expected status; wss: a real WebSocket
+ * handshake over TLS answered 101; stun: a Binding request over UDP
+ * answered by a Binding success response with the same transaction id
+ * (silence until the timeout is a failure, not a pass).
+ */
+
+
+static ngx_int_t ngx_http_trtc_check_request(ngx_http_trtc_check_target_t *t);
+static void ngx_http_trtc_check_client_done(ngx_http_trtc_client_t *cl);
+static ngx_uint_t ngx_http_trtc_check_expected(ngx_http_trtc_check_conf_t *ccf,
+    ngx_uint_t status);
+static void ngx_http_trtc_check_stun(ngx_http_trtc_check_target_t *t);
+static void ngx_http_trtc_check_stun_read(ngx_event_t *rev);
+static void ngx_http_trtc_check_stun_timeout(ngx_event_t *ev);
+static void ngx_http_trtc_check_stun_finish(ngx_http_trtc_check_target_t *t,
+    ngx_uint_t ok, const char *error);
+
+
+void
+ngx_http_trtc_check_probe(ngx_http_trtc_check_target_t *t)
+{
+    ngx_http_trtc_client_t      *cl;
+    ngx_http_trtc_check_conf_t  *ccf;
+
+    ccf = t->conf;
+
+    if (ccf->type == NGX_HTTP_TRTC_CHECK_STUN) {
+        ngx_http_trtc_check_stun(t);
+        return;
+    }
+
+    if (t->request.data == NULL
+        && ngx_http_trtc_check_request(t) != NGX_OK)
+    {
+        ngx_http_trtc_check_done(t, 0, 0, "out of memory");
+        return;
+    }
+
+    cl = &t->client;
+
+    cl->sockaddr = t->addr.sockaddr;
+    cl->socklen = t->addr.socklen;
+    cl->name = &t->name;
+    cl->ssl = ccf->ssl;
+    cl->server_name = t->host;
+    cl->verify = ccf->verify;
+    cl->request = t->request;
+    cl->timeout = ccf->timeout;
+    cl->log = ngx_cycle->log;
+    cl->handler = ngx_http_trtc_check_client_done;
+    cl->data = t;
+
+    /* a failing peer is reported once, when its state changes */
+    cl->log_error = NGX_ERROR_INFO;
+
+    ngx_http_trtc_client_start(cl);
+}
+
+
+/* made once per process, in its cycle's pool */
+
+static ngx_int_t
+ngx_http_trtc_check_request(ngx_http_trtc_check_target_t *t)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_str_t                    key, raw;
+    ngx_http_trtc_check_conf_t  *ccf;
+    u_char                       nonce[16];
+
+    ccf = t->conf;
+
+    if (ccf->type == NGX_HTTP_TRTC_CHECK_TCP
+        || ccf->type == NGX_HTTP_TRTC_CHECK_TLS)
+    {
+        ngx_str_set(&t->request, "");
+        return NGX_OK;
+    }
+
+    len = sizeof("GET  HTTP/1.1\r\nHost: \r\n"
+                 "User-Agent: ngx_trtc_check\r\nConnection: close\r\n\r\n")
+          + ccf->uri.len + t->host.len
+          + sizeof("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Key: \r\n") + 24;
+
+    t->request.data = ngx_pnalloc(ngx_cycle->pool, len);
+    if (t->request.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(t->request.data, "GET %V HTTP/1.1\r\nHost: %V\r\n"
+                    "User-Agent: ngx_trtc_check\r\n", &ccf->uri, &t->host);
+
+    if (ccf->type == NGX_HTTP_TRTC_CHECK_WSS) {
+        /* a real handshake: the key is 16 random bytes, base64 */
+
+        for (len = 0; len < sizeof(nonce); len++) {
+            nonce[len] = (u_char) ngx_random();
+        }
+
+        raw.data = nonce;
+        raw.len = sizeof(nonce);
+        key.data = ngx_pnalloc(ngx_cycle->pool, ngx_base64_encoded_length(16));
+        if (key.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_encode_base64(&key, &raw);
+
+        p = ngx_sprintf(p, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Version: 13\r\n"
+                        "Sec-WebSocket-Key: %V\r\n\r\n", &key);
+
+    } else {
+        p = ngx_cpymem(p, "Connection: close\r\n\r\n",
+                       sizeof("Connection: close\r\n\r\n") - 1);
+    }
+
+    t->request.len = p - t->request.data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_trtc_check_client_done(ngx_http_trtc_client_t *cl)
+{
+    ngx_http_trtc_check_conf_t    *ccf;
+    ngx_http_trtc_check_target_t  *t;
+
+    t = cl->data;
+    ccf = t->conf;
+
+    if (!cl->ok) {
+        ngx_http_trtc_check_done(t, 0, 0, cl->error);
+        return;
+    }
+
+    if (ccf->type == NGX_HTTP_TRTC_CHECK_TCP
+        || ccf->type == NGX_HTTP_TRTC_CHECK_TLS)
+    {
+        ngx_http_trtc_check_done(t, 1, 0, NULL);
+        return;
+    }
+
+    if (!ngx_http_trtc_check_expected(ccf, cl->status)) {
+        ngx_http_trtc_check_done(t, 0, cl->status, "unexpected status");
+        return;
+    }
+
+    ngx_http_trtc_check_done(t, 1, cl->status, NULL);
+}
+
+
+static ngx_uint_t
+ngx_http_trtc_check_expected(ngx_http_trtc_check_conf_t *ccf,
+    ngx_uint_t status)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ccf->nexpect; i++) {
+        if (ccf->expect[i] == status
+            || (ccf->expect[i] < 10 && ccf->expect[i] == status / 100))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_http_trtc_check_stun(ngx_http_trtc_check_target_t *t)
+{
+    ngx_int_t               rc;
+    ngx_uint_t              i;
+    ngx_connection_t       *c;
+    trtc_stun_builder_t     b;
+    ngx_peer_connection_t   pc;
+    u_char                  buf[TRTC_STUN_HEADER_LEN + 8];
+
+    ngx_memzero(&pc, sizeof(ngx_peer_connection_t));
+
+    pc.sockaddr = t->addr.sockaddr;
+    pc.socklen = t->addr.socklen;
+    pc.name = &t->name;
+    pc.get = ngx_event_get_peer;
+    pc.log = ngx_cycle->log;
+    pc.log_error = NGX_ERROR_INFO;
+    pc.type = SOCK_DGRAM;
+
+    rc = ngx_event_connect_peer(&pc);
+
+    if (rc != NGX_OK && rc != NGX_AGAIN) {
+        ngx_http_trtc_check_done(t, 0, 0, "connect() failed");
+        return;
+    }
+
+    c = pc.connection;
+    c->data = t;
+    c->read->handler = ngx_http_trtc_check_stun_read;
+    c->write->handler = ngx_http_trtc_check_stun_read;
+    t->udp = c;
+
+    for (i = 0; i < sizeof(t->tid); i++) {
+        t->tid[i] = (u_char) ngx_random();
+    }
+
+    trtc_stun_build_init(&b, buf, sizeof(buf),
+                         trtc_stun_type(TRTC_STUN_BINDING, TRTC_STUN_REQUEST),
+                         t->tid);
+
+    t->udp_timer.handler = ngx_http_trtc_check_stun_timeout;
+    t->udp_timer.data = t;
+    t->udp_timer.log = ngx_cycle->log;
+    t->udp_timer.cancelable = 1;
+    ngx_add_timer(&t->udp_timer, t->conf->timeout);
+
+    if (b.error || c->send(c, buf, b.len) != (ssize_t) b.len) {
+        ngx_http_trtc_check_stun_finish(t, 0, "send() failed");
+        return;
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_trtc_check_stun_finish(t, 0, "recv() failed");
+    }
+}
+
+
+static void
+ngx_http_trtc_check_stun_read(ngx_event_t *rev)
+{
+    ssize_t                        n;
+    ngx_connection_t              *c;
+    trtc_stun_msg_t                msg;
+    ngx_http_trtc_check_target_t  *t;
+    u_char                         buf[1500];
+
+    c = rev->data;
+    t = c->data;
+
+    if (!rev->ready || rev->write) {
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_http_trtc_check_stun_finish(t, 0, "recv() failed");
+            }
+
+            return;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            /* e.g. ICMP port unreachable */
+            ngx_http_trtc_check_stun_finish(t, 0, "recv() failed");
+            return;
+        }
+
+        /* anything else on the socket is ignored until the timeout */
+
+        if (trtc_stun_parse(&msg, buf, n) == TRTC_STUN_OK
+            && msg.len == (size_t) n
+            && msg.method == TRTC_STUN_BINDING
+            && msg.cls == TRTC_STUN_SUCCESS
+            && ngx_memcmp(msg.tid, t->tid, sizeof(t->tid)) == 0)
+        {
+            ngx_http_trtc_check_stun_finish(t, 1, NULL);
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_http_trtc_check_stun_timeout(ngx_event_t *ev)
+{
+    ngx_http_trtc_check_stun_finish(ev->data, 0, "timed out");
+}
+
+
+static void
+ngx_http_trtc_check_stun_finish(ngx_http_trtc_check_target_t *t,
+    ngx_uint_t ok, const char *error)
+{
+    if (t->udp_timer.timer_set) {
+        ngx_del_timer(&t->udp_timer);
+    }
+
+    if (t->udp) {
+        ngx_close_connection(t->udp);
+        t->udp = NULL;
+    }
+
+    ngx_http_trtc_check_done(t, ok, 0, error);
+}
