@@ -29,7 +29,10 @@
 #define TRTC_STUN_MAX_UNKNOWN         8
 #define TRTC_STUN_CHANNEL_HEADER_LEN  4
 
-/* the largest message we ever build or accept over a stream */
+/*
+ * A buffer for the largest message we ever build or accept over a stream
+ * (the length field is a multiple of 4, so messages end at 20 + 65532)
+ */
 #define TRTC_STUN_MAX_MSG             (65535 + TRTC_STUN_HEADER_LEN)
 
 
@@ -116,7 +119,7 @@ typedef struct {
     const uint8_t  *value;       /* points into the message */
     uint16_t        type;
     uint16_t        len;         /* value length, without padding */
-    uint16_t        offset;      /* offset of the attribute header */
+    uint16_t        offset;      /* of the attribute header, from buf */
 } trtc_stun_attr_t;
 
 
@@ -131,8 +134,10 @@ typedef struct {
 
     /*
      * Attributes in order.  Only the first occurrence of each type is
-     * used by trtc_stun_find(); attributes after MESSAGE-INTEGRITY(-SHA256)
-     * other than FINGERPRINT are dropped as RFC 8489 section 14.5 says.
+     * used by trtc_stun_find(); attributes after MESSAGE-INTEGRITY other
+     * than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, and after
+     * MESSAGE-INTEGRITY-SHA256 other than FINGERPRINT, are dropped as
+     * RFC 8489 sections 14.5 and 14.6 say (and not counted as unknown).
      */
     trtc_stun_attr_t   attrs[TRTC_STUN_MAX_ATTRS];
     unsigned           nattrs;
@@ -152,7 +157,8 @@ typedef struct {
     uint8_t           *buf;
     size_t             cap;
     size_t             len;
-    int                error;           /* sticky TRTC_STUN_NO_SPACE */
+    int                error;           /* sticky TRTC_STUN_NO_SPACE, or
+                                           MALFORMED for a bad argument */
 } trtc_stun_builder_t;
 
 
@@ -160,7 +166,13 @@ typedef struct {
  * Checks the header and walks every attribute.  len may be larger than the
  * message (a datagram with trailing junk is rejected by the caller by
  * comparing msg->len).  Returns TRTC_STUN_OK, TRTC_STUN_NOT_STUN or
- * TRTC_STUN_MALFORMED.  Too many attributes is MALFORMED.
+ * TRTC_STUN_MALFORMED.  Too many attributes is MALFORMED, so is a
+ * FINGERPRINT that is not last or not 4 bytes, a MESSAGE-INTEGRITY that is
+ * not 20 bytes, a MESSAGE-INTEGRITY-SHA256 that is not 16..32 bytes in
+ * steps of 4, and (offset being 16 bits) a kept attribute starting past
+ * byte 65535, which only a message over 64K can have.  A MALFORMED message
+ * whose header was whole keeps type, method, cls and tid (to answer 400)
+ * and has no attributes.
  */
 int trtc_stun_parse(trtc_stun_msg_t *msg, const uint8_t *buf, size_t len);
 
@@ -181,7 +193,13 @@ const trtc_stun_attr_t *trtc_stun_find(const trtc_stun_msg_t *msg,
 /* 1 if the type is one this codec knows (so not a 420 unknown) */
 int trtc_stun_attr_known(uint16_t type);
 
-/* attribute value accessors; each checks the attribute's length */
+/*
+ * Attribute value accessors; each checks the attribute's length.  u8 reads
+ * the first byte of EVEN-PORT (1 byte) or of a 4-byte value
+ * (REQUESTED-TRANSPORT, REQUESTED-ADDRESS-FAMILY).  channel also checks
+ * the range 0x4000..0x4fff.  error checks class 3..6, number 0..99 and a
+ * reason of at most 763 bytes (not that it is valid UTF-8).
+ */
 int trtc_stun_attr_u32(const trtc_stun_attr_t *attr, uint32_t *value);
 int trtc_stun_attr_u8(const trtc_stun_attr_t *attr, uint8_t *value);
 int trtc_stun_attr_channel(const trtc_stun_attr_t *attr, uint16_t *channel);
@@ -217,10 +235,15 @@ void trtc_stun_key_sha256(const char *user, size_t user_len,
 
 
 /*
- * Building.  trtc_stun_build_init() writes the header; each add keeps the
- * header's length current, pads values to 4 bytes with zeros, and sets
- * b->error on overflow (later calls then do nothing), so a caller may
- * check once at the end.  Each returns TRTC_STUN_OK or TRTC_STUN_NO_SPACE.
+ * Building.  trtc_stun_build_init() writes the header (tid NULL: a random
+ * one); each add keeps the header's length current, pads values to 4 bytes
+ * with zeros, and sets b->error on overflow (later calls then do nothing),
+ * so a caller may check once at the end.  Each returns TRTC_STUN_OK or
+ * TRTC_STUN_NO_SPACE (TRTC_STUN_MALFORMED, also sticky, for a bad
+ * argument: an address family, an error code outside 300..699).  A reason
+ * NULL is trtc_stun_reason(code); a longer one is cut at 763 bytes on a
+ * UTF-8 boundary.  The integrity and fingerprint adds sign what is in the
+ * buffer so far: add them last, in the order MI, MI-SHA256, FINGERPRINT.
  */
 void trtc_stun_build_init(trtc_stun_builder_t *b, uint8_t *buf, size_t cap,
     uint16_t type, const uint8_t *tid);

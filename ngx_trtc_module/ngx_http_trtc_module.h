@@ -12,17 +12,35 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_trtc_cred.h"
+#include "ngx_http_trtc_issue.h"
+#include "ngx_http_trtc_json.h"
+#include "ngx_http_trtc_origin.h"
+
 
 #define NGX_HTTP_TRTC_VERSION  "0.1.0"
 
 
+/*
+ * Counters in the shared zone "trtc_counters", for the status page: they
+ * add up across workers and survive a reload.
+ */
 typedef struct {
-    ngx_flag_t    enabled;            /* placeholder until directives land */
+    ngx_atomic_t                 credentials_issued;
+} ngx_http_trtc_counters_t;
+
+
+typedef struct {
+    ngx_http_trtc_cred_file_t   *cred;          /* trtc_credentials */
+    ngx_array_t                  issuers;       /* ngx_http_trtc_issuer_t * */
+    ngx_shm_zone_t              *counters;      /* ngx_http_trtc_counters_t */
 } ngx_http_trtc_main_conf_t;
 
 
 typedef struct {
-    ngx_uint_t    unused;
+    ngx_http_trtc_issuer_t      *issuer;        /* trtc_turn_credentials,
+                                                   trtc_proxy_config */
+    ngx_array_t                 *allow_origin;  /* ngx_http_trtc_origin_t */
 } ngx_http_trtc_loc_conf_t;
 
 

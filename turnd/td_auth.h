@@ -36,6 +36,19 @@
 #define TD_NONCE_MAX_LEN        128
 
 
+/*
+ * The PASSWORD-ALGORITHMS value (SHA-256, then MD5, no parameters) that
+ * every 401 and 438 must carry: the nonce cookie sets the "Password
+ * algorithms" bit, and RFC 8489 9.2.5 tells a client that sees the bit
+ * without the attribute not to retry.  A request that echoes the
+ * attribute must echo exactly these bytes (9.2.4).
+ */
+#define TD_AUTH_PASSWORD_ALGORITHMS_LEN  8
+
+extern const uint8_t  td_auth_password_algorithms[
+    TD_AUTH_PASSWORD_ALGORITHMS_LEN];
+
+
 #define TD_AUTH_OK              0
 #define TD_AUTH_CHALLENGE       401   /* no or unusable credentials */
 #define TD_AUTH_STALE           438

@@ -74,7 +74,7 @@ typedef struct {
     unsigned                  channel_lifetime;      /* 600 */
 
     /* peers and quotas */
-    td_peer_filter_t          peers;
+    td_peer_filter_t          peers;   /* allowed-peers-only: allow_only */
     unsigned                  user_quota;            /* 0: none */
     unsigned                  total_quota;           /* 0: none */
 
@@ -89,6 +89,12 @@ typedef struct {
 
     /* where it came from, for messages and SIGHUP */
     char                     *conf_file;
+
+    /* "FILE:LINE" of the last min-port / max-port, for td_conf_check() */
+    char                     *min_port_at;
+    char                     *max_port_at;
+    unsigned                  realm_default:1;  /* no realm set: "trtc" */
+    unsigned                  checked:1;        /* td_conf_check() ran */
 } td_conf_t;
 
 

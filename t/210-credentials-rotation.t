@@ -1,0 +1,269 @@
+# vi:filetype=perl
+#
+# trtc_credentials: the file is re-read when it changes (a rotated secret
+# signs without a reload), a broken file keeps the credentials in use and
+# says why, and a reload with a broken file is refused.  A plain
+# Test::More file: nginx runs with a master and two workers for the whole
+# sequence, which the block format does not express.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Digest::SHA qw(hmac_sha1_base64);
+use File::Path qw(remove_tree make_path);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+
+plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (make test sets it)'
+    unless @modules;
+
+my $dir = abs_path('t') . "/servroot_210";
+my $cred = "$dir/conf/credentials";
+my $log = "$dir/logs/error.log";
+
+remove_tree($dir);
+make_path("$dir/conf", "$dir/logs", "$dir/tmp");
+
+my $port = free_port();
+
+# As deployed: workers run as an unprivileged user and read the file
+# through its group (0640 root:nogroup), never through "others".
+my ($user, $gid) = ('', $));
+if ($> == 0) {
+    $gid = getgrnam('nogroup') // die "no group nogroup";
+    $user = "user nobody nogroup;";
+}
+
+write_file("$dir/conf/nginx.conf", join '', map("load_module $_;\n",
+                                                @modules), <<"EOF");
+$user
+daemon on;
+master_process on;
+worker_processes 2;
+error_log $log info;
+pid $dir/logs/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp;
+    proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp;
+    uwsgi_temp_path $dir/tmp;
+    scgi_temp_path $dir/tmp;
+    trtc_credentials credentials;
+    server {
+        listen 127.0.0.1:$port;
+        location = /rest {
+            trtc_turn_credentials turn=turn:127.0.0.1:3478 name=rot;
+        }
+    }
+}
+EOF
+
+my @nginx = ($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
+             '-e', $log);
+
+my $http = HTTP::Tiny->new(timeout => 3);
+
+# --- start with secret A, served
+
+write_cred("secret AAAA\n");
+chmod 0755, $dir, "$dir/conf";
+
+is(system(@nginx), 0, 'nginx starts') or BAIL_OUT("nginx did not start");
+
+END {
+    if (-f "$dir/logs/nginx.pid") {
+        system(@nginx, '-s', 'stop');
+    }
+}
+
+wait_for(sub { signer() eq 'AAAA' }, 'secret A signs at start');
+
+unlike(slurp($log), qr/accessible by others/, 'a 0640 file draws no warning');
+unlike(slurp($log), qr/cannot read/, 'the workers can read it');
+
+# --- rotate: B first, A still listed (turnd accepts both); no reload
+
+write_cred("secret BBBB\nsecret AAAA\n", 0644);
+
+wait_for(sub { signer() eq 'BBBB' }, 'rotated secret B signs, no reload');
+
+like(slurp($log), qr/\[notice\].*credentials file "\Q$cred\E" re-read: 2 /,
+     're-read logged at notice');
+like(slurp($log), qr/\[warn\].*"\Q$cred\E" is accessible by others/,
+     'a file others can read draws a warning on re-read');
+unlike(slurp($log), qr/BBBB|AAAA/, 'no secret in the log');
+
+# --- a broken file: the old credentials stay, the log says where
+
+my $mark = log_size();
+write_cred("secret CCCC\nsecrett DDDD\n");
+
+wait_for(sub { request(); log_since($mark) =~ /not re-read/ },
+         'a broken file is noticed');
+
+like(log_since($mark),
+     qr/\[error\].*credentials file not re-read: \Q$cred\E:2: .*the credentials loaded before stay in use/,
+     'error names the file and line of the mistake');
+unlike(log_since($mark), qr/CCCC|DDDD|BBBB/, 'no secret in the error');
+is(signer(), 'BBBB', 'the old secret B still signs');
+
+# the next change is tried again: fixed, C signs
+
+write_cred("secret CCCC\n");
+wait_for(sub { signer() eq 'CCCC' }, 'the fixed file is re-read, C signs');
+
+# --- a file without a secret is refused at run time, too
+
+$mark = log_size();
+write_cred("realm trtc\nuser turn turn\n");
+
+wait_for(sub { request(); log_since($mark) =~ /not re-read/ },
+         'a file without a secret is noticed');
+like(log_since($mark), qr/\[error\].*has no "secret" line/,
+     'says the secret is missing');
+is(signer(), 'CCCC', 'C still signs');
+
+# --- the file vanishes: the old set stays, said once
+
+$mark = log_size();
+rename $cred, "$cred.away" or die "rename: $!";
+
+wait_for(sub { request(); log_since($mark) =~ /stat\(\) .* failed/ },
+         'a missing file is noticed');
+is(signer(), 'CCCC', 'C still signs without the file');
+sleep 1.1;
+request();
+my $n = () = log_since($mark) =~ /stat\(\) .* failed/g;
+is($n, 1, 'the missing file is logged once, not once a second');
+
+rename "$cred.away", $cred or die "rename: $!";
+
+# --- nginx -t and reload refuse a broken file
+
+write_cred("secret EEEE\nbogus line\n");
+
+my $out = `@nginx -t 2>&1`;
+isnt($?, 0, 'nginx -t fails on a broken file');
+like($out, qr/\[emerg\].*\Q$cred\E:2: .* in \Q$dir\E\/conf\/nginx\.conf:\d+/,
+     'nginx -t names the file:line and the directive');
+unlike($out, qr/EEEE/, 'no secret in nginx -t output');
+
+# "nginx -s reload" parses the configuration first and refuses to signal
+$out = `@nginx -s reload 2>&1`;
+isnt($?, 0, 'nginx -s reload refuses a broken file');
+like($out, qr/\Q$cred\E:2: /, 'and names the file and line');
+
+# a SIGHUP sent some other way: the master keeps the running workers
+$mark = log_size();
+kill 'HUP', master_pid();
+
+wait_for(sub { log_since($mark) =~ /\[emerg\]/ }, 'the reload is refused');
+like(log_since($mark), qr/\[emerg\].*\Q$cred\E:2: /,
+     'the refused reload names the file and line');
+is(signer(), 'CCCC', 'old credentials still served after the refused reload');
+
+# --- a reload with a good file loads it in the new workers; a file the
+# workers cannot read (0600 root) works, but they say they cannot re-read it
+
+$mark = log_size();
+write_cred("secret FFFF\n", 0600, 0);
+is(system(@nginx, '-s', 'reload'), 0, 'reload signal sent');
+wait_for(sub { signer() eq 'FFFF' }, 'after a reload, F signs');
+
+SKIP: {
+    skip 'workers run as the file owner when not root', 1 unless $user;
+    wait_for(sub { log_since($mark) =~ /\[warn\].*worker processes cannot read credentials file/ },
+             'workers that cannot read the file say so');
+}
+
+done_testing();
+
+
+sub write_cred {
+    my ($text, $mode, $group) = @_;
+
+    # write and rename, as an operator should; mtime+size+inode change
+    write_file("$cred.tmp", $text);
+    chown $>, $group // $gid, "$cred.tmp";
+    chmod $mode // 0640, "$cred.tmp";
+    rename "$cred.tmp", $cred or die "rename: $!";
+}
+
+sub write_file {
+    my ($name, $text) = @_;
+    open my $fh, '>', $name or die "$name: $!";
+    print $fh $text;
+    close $fh or die "$name: $!";
+}
+
+sub slurp {
+    my ($name) = @_;
+    open my $fh, '<', $name or return '';
+    local $/;
+    return <$fh>;
+}
+
+sub master_pid {
+    my $pid = slurp("$dir/logs/nginx.pid");
+    chomp $pid;
+    return $pid;
+}
+
+sub log_size { return -s $log || 0 }
+
+sub log_since {
+    my ($pos) = @_;
+    return substr(slurp($log), $pos);
+}
+
+sub request {
+    my $res = $http->get("http://127.0.0.1:$port/rest");
+    return $res->{status} == 200 ? decode_json($res->{content}) : undef;
+}
+
+# which of the secrets we ever used signed the answer ('' if none)
+sub signer {
+    my $j = request() or return '';
+
+    for my $s (qw(AAAA BBBB CCCC DDDD EEEE FFFF)) {
+        my $want = hmac_sha1_base64($j->{username}, $s) . '=';
+        return $s if $want eq $j->{password};
+    }
+
+    return '';
+}
+
+# polls (checks happen at most once a second), at most 5 s
+sub wait_for {
+    my ($cond, $name) = @_;
+    my $deadline = time + 5;
+
+    while (time < $deadline) {
+        if ($cond->()) {
+            pass($name);
+            return 1;
+        }
+        sleep 0.1;
+    }
+
+    fail($name);
+    return 0;
+}
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp')
+        or die "socket: $!";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}

@@ -1,0 +1,311 @@
+package TrtcTest::Turn;
+
+# Runs the TURN server under test: build/turnd by default, coturn's
+# turnserver with TRTC_TEST_TURN_SERVER=coturn (the reference), on free
+# loopback ports, from a config text in turnserver.conf syntax.
+#
+#   my $srv = TrtcTest::Turn->start(conf => "lt-cred-mech\nuser=u:p\n...");
+#   ... $srv->port, $srv->{relay_min} ...
+#   $srv->stop;                 # also on destruction; log shown on failure
+#
+#   my $r = TrtcTest::Turn::run(30, 'turnutils_uclient', ...);
+#   $r->{rc}, $r->{out}, $r->{timed_out}
+#
+#   my $p = TrtcTest::Turn::spawn('turnutils_peer', ...);  $p->stop;
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(time sleep);
+use Test::More ();
+
+use TrtcTest::Stun;
+
+my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
+
+sub kind { return lc($ENV{TRTC_TEST_TURN_SERVER} || 'turnd') }
+
+sub is_coturn { return kind() eq 'coturn' }
+
+sub binary {
+    return $ENV{TRTC_TEST_COTURN} || '/usr/bin/turnserver' if is_coturn();
+    return $ENV{TRTC_TEST_TURND} || "$ROOT/build/turnd";
+}
+
+
+# A port free for both UDP and TCP on 127.0.0.1 (and, with n > 1, the n-1
+# ports after it too).  Racy like every probe, so ports are random.
+sub free_port {
+    my ($n, $lo, $hi) = @_;
+    $n ||= 1;
+    $lo ||= 20000;
+    $hi ||= 39000;
+    for (1 .. 200) {
+        my $p = $lo + int rand($hi - $lo - $n);
+        my $ok = 1;
+        for my $q ($p .. $p + $n - 1) {
+            for my $proto ('udp', 'tcp') {
+                my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                    LocalPort => $q, Proto => $proto,
+                    $proto eq 'tcp' ? (Listen => 1) : ());
+                $ok &&= defined $s;
+            }
+            last unless $ok;
+        }
+        return $p if $ok;
+    }
+    die "no free port found";
+}
+
+
+# Options: conf (text appended to the generated lines), relay_span (number
+# of relay ports, 100), wait (seconds for readiness, 10).
+sub start {
+    my ($class, %o) = @_;
+    my $bin = binary();
+    die kind() eq 'turnd'
+        ? "$bin not built (make turnd), or run with "
+          . "TRTC_TEST_TURN_SERVER=coturn\n"
+        : "$bin not found (apt-get install coturn)\n"
+        unless -x $bin;
+
+    my $dir = tempdir('trtc-turn-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $span = $o{relay_span} || 100;
+    my $self = bless { dir => $dir, kind => kind(),
+                       port => free_port(2),
+                       relay_min => free_port($span, 40000, 60000),
+                       log => "$dir/server.log", out => "$dir/stdout.log",
+                     }, $class;
+    $self->{relay_max} = $self->{relay_min} + $span - 1;
+
+    my $conf = join "\n",
+        "# written by TrtcTest::Turn for " . kind(),
+        "listening-ip=127.0.0.1",
+        "listening-port=$self->{port}",
+        "relay-ip=127.0.0.1",
+        "min-port=$self->{relay_min}",
+        "max-port=$self->{relay_max}",
+        "pidfile=$dir/server.pid",
+        "log-file=$self->{log}",
+        "no-tls",
+        "no-dtls",
+        "verbose",
+        # coturn only: no telnet CLI on 5766, one log file at exactly
+        # log-file (no date suffix).
+        is_coturn() ? ("no-cli", "simple-log") : (),
+        "",
+        $o{conf} // '', "";
+    $self->{conf_text} = $conf;
+    open my $fh, '>', "$dir/server.conf" or die "$dir/server.conf: $!";
+    print $fh $conf;
+    close $fh;
+
+    $self->{pid} = _fork_exec($self->{out}, $bin, '-c', "$dir/server.conf");
+    $self->{started} = time;
+    $self->_wait_ready($o{wait} || 10);
+    return $self;
+}
+
+
+sub port { return $_[0]{port} }
+
+
+# Ready when a STUN Binding gets a success over UDP and over TCP.
+sub _wait_ready {
+    my ($self, $secs) = @_;
+    my $end = time + $secs;
+    my ($udp, $tcp) = (0, 0);
+    while (time < $end) {
+        unless ($self->alive) {
+            $self->_diag_log;
+            die "$self->{kind} exited during startup (status "
+                . ($self->{status} >> 8) . ")\n";
+        }
+        for my $p (['udp', \$udp], ['tcp', \$tcp]) {
+            next if ${$p->[1]};
+            my $r = eval {
+                my $c = TrtcTest::Stun->new(proto => $p->[0],
+                    port => $self->{port}, timeout => 0.3);
+                $c->request('binding', [], timeout => 0.3);
+            };
+            ${$p->[1]} = 1 if $r && ($r->{code} // 0) == 200;
+        }
+        return if $udp && $tcp;
+        sleep 0.1;
+    }
+    $self->_diag_log;
+    $self->stop(quiet => 1);
+    die "$self->{kind} did not answer a Binding on 127.0.0.1:$self->{port}"
+        . " (udp=$udp tcp=$tcp) within ${secs}s\n";
+}
+
+
+sub alive {
+    my $self = shift;
+    return 0 unless $self->{pid};
+    my $w = waitpid $self->{pid}, WNOHANG;
+    return 1 if $w == 0;
+    $self->{status} = $?;
+    delete $self->{pid};
+    return 0;
+}
+
+
+# The server's log file and its stdout/stderr.
+sub log {
+    my $self = shift;
+    my $text = '';
+    for my $f ($self->{log}, $self->{out}) {
+        next unless -s $f;
+        open my $fh, '<', $f or next;
+        local $/;
+        $text .= "==> $f <==\n" . <$fh>;
+    }
+    return $text;
+}
+
+
+sub _diag_log {
+    my $self = shift;
+    Test::More::diag("$self->{kind} config:\n$self->{conf_text}");
+    Test::More::diag("$self->{kind} log (last lines):\n"
+                     . tail($self->log, 150));
+}
+
+
+# The last n lines of a text.
+sub tail {
+    my ($text, $n) = @_;
+    my @l = split /\n/, $text // '';
+    splice @l, 0, @l - $n if @l > $n;
+    return join "\n", @l;
+}
+
+
+# TERM, then KILL after the timeout.  Shows the log when a test failed.
+sub stop {
+    my ($self, %o) = @_;
+    if ($self->{pid}) {
+        $self->{exit} = _stop_pid($self->{pid}, 0, $o{timeout} || 5);
+        $self->{status} = $self->{exit}{status};
+        delete $self->{pid};
+    }
+    $self->_diag_log
+        if !$o{quiet} && !$self->{shown}++
+           && !Test::More->builder->is_passing;
+    return $self->{exit};
+}
+
+sub DESTROY { local ($?, $@); $_[0]->stop if $_[0]{pid} }
+
+
+# fork, own process group (so a client and its children can be stopped
+# together), output to a file, exec.
+sub _fork_exec {
+    my ($out, @cmd) = @_;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        setpgrp 0, 0;
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $out or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        { no warnings 'exec'; exec { $cmd[0] } @cmd; }
+        print STDERR "exec $cmd[0]: $!\n";
+        POSIX::_exit(127);
+    }
+    return $pid;
+}
+
+
+# Stops what we started: the pid (group if $group) with TERM, KILL after
+# $timeout s.  Returns { status, killed }.
+sub _stop_pid {
+    my ($pid, $group, $timeout) = @_;
+    my $target = $group ? -$pid : $pid;
+    kill 'TERM', $target;
+    my $end = time + $timeout;
+    while (time < $end) {
+        return { status => $?, killed => 0 } if waitpid($pid, WNOHANG) > 0;
+        sleep 0.05;
+    }
+    kill 'KILL', $target;
+    waitpid $pid, 0;
+    return { status => $?, killed => 1 };
+}
+
+
+# Runs a command with a hard timeout: { rc, out, timed_out }.
+sub run {
+    my ($timeout, @cmd) = @_;
+    my $dir = tempdir('trtc-run-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $pid = _fork_exec("$dir/out", @cmd);
+    my $end = time + $timeout;
+    my ($rc, $timed_out) = (undef, 0);
+    while (1) {
+        if (waitpid($pid, WNOHANG) > 0) {
+            $rc = $? >> 8;
+            $rc = -($? & 127) if $? & 127;
+            kill 'KILL', -$pid;     # leftovers of its group, if any
+            last;
+        }
+        if (time >= $end) {
+            $timed_out = 1;
+            my $e = _stop_pid($pid, 1, 2);
+            $rc = $e->{status} >> 8;
+            last;
+        }
+        sleep 0.05;
+    }
+    open my $fh, '<', "$dir/out";
+    local $/;
+    my $out = <$fh> // '';
+    return { rc => $rc, out => $out, timed_out => $timed_out,
+             cmd => join(' ', @cmd) };
+}
+
+
+# Starts a background command; ->stop ends its whole process group.
+sub spawn {
+    my (@cmd) = @_;
+    my $dir = tempdir('trtc-spawn-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $pid = _fork_exec("$dir/out", @cmd);
+    return bless { pid => $pid, out => "$dir/out", cmd => "@cmd" },
+                 'TrtcTest::Turn::Proc';
+}
+
+
+package TrtcTest::Turn::Proc;
+
+sub pid { return $_[0]{pid} }
+
+sub alive {
+    my $self = shift;
+    return 0 unless $self->{pid};
+    return 1 if waitpid($self->{pid}, POSIX::WNOHANG()) == 0;
+    delete $self->{pid};
+    return 0;
+}
+
+sub output {
+    my $self = shift;
+    open my $fh, '<', $self->{out} or return '';
+    local $/;
+    return <$fh> // '';
+}
+
+sub stop {
+    my ($self, $timeout) = @_;
+    return unless $self->{pid};
+    my $e = TrtcTest::Turn::_stop_pid($self->{pid}, 1, $timeout || 3);
+    delete $self->{pid};
+    return $e;
+}
+
+sub DESTROY { local ($?, $@); $_[0]->stop if $_[0]{pid} }
+
+1;

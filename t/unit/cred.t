@@ -1,0 +1,2 @@
+use FindBin; chdir "$FindBin::Bin/../.." or die "chdir: $!";
+exec "build/t/cred_test" or die "build/t/cred_test: $! (run make unit)";

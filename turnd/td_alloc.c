@@ -1,0 +1,1038 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+
+#include "td_log.h"
+#include "td_relay.h"
+#include "td_server.h"
+#include "td_alloc.h"
+
+
+#define td_container(p, type, member)                                        \
+    ((type *) (void *) ((char *) (p) - offsetof(type, member)))
+
+#define TD_QUOTA_BUCKETS  256
+
+
+typedef struct td_quota_s  td_quota_t;
+
+struct td_quota_s {
+    td_quota_t   *next;
+    unsigned      count;
+    size_t        len;
+    char          name[];
+};
+
+
+/* hash keys: zeroed first, so padding never differs */
+
+typedef struct {
+    td_ep_t       client;
+    td_ep_t       local;
+} td_key5_t;
+
+typedef struct {
+    uintptr_t     alloc;
+    td_ep_t       ep;
+} td_keyep_t;
+
+typedef struct {
+    uintptr_t     alloc;
+    uint32_t      number;
+} td_keynum_t;
+
+
+static uint32_t td_key5_hash(const td_ep_t *client, const td_ep_t *local);
+static uint32_t td_keyep_hash(const td_alloc_t *a, const td_ep_t *ep);
+static uint32_t td_keynum_hash(const td_alloc_t *a, uint16_t number);
+static void td_htable_grow(td_htable_t *t);
+static void td_perm_free(td_perm_t *p);
+static void td_chan_free(td_chan_t *c);
+static td_quota_t **td_quota_slot(const char *user, size_t len);
+
+
+static uint32_t            td_hash_seed;
+
+static pthread_mutex_t     td_quota_mutex = PTHREAD_MUTEX_INITIALIZER;
+static td_quota_t         *td_quota_users[TD_QUOTA_BUCKETS];
+static unsigned            td_quota_user_max;
+static unsigned            td_quota_total_max;
+static unsigned            td_quota_total;
+
+
+int
+td_alloc_global_init(unsigned user_quota, unsigned total_quota)
+{
+    /* a random seed: keys from the network cannot aim at one bucket */
+    if (getrandom(&td_hash_seed, sizeof(td_hash_seed), 0)
+        != (ssize_t) sizeof(td_hash_seed))
+    {
+        td_log(TD_LOG_ERR, "getrandom() failed: %s", strerror(errno));
+        return -1;
+    }
+
+    td_quota_user_max = user_quota;
+    td_quota_total_max = total_quota;
+    td_quota_total = 0;
+
+    return 0;
+}
+
+
+void
+td_alloc_global_cleanup(void)
+{
+    size_t       i;
+    td_quota_t  *q, *next;
+
+    pthread_mutex_lock(&td_quota_mutex);
+
+    for (i = 0; i < TD_QUOTA_BUCKETS; i++) {
+        for (q = td_quota_users[i]; q != NULL; q = next) {
+            next = q->next;
+            free(q);
+        }
+
+        td_quota_users[i] = NULL;
+    }
+
+    td_quota_total = 0;
+
+    pthread_mutex_unlock(&td_quota_mutex);
+}
+
+
+static td_quota_t **
+td_quota_slot(const char *user, size_t len)
+{
+    uint32_t     h;
+    td_quota_t  **qp;
+
+    h = td_hash(user, len);
+
+    for (qp = &td_quota_users[h % TD_QUOTA_BUCKETS]; *qp != NULL;
+         qp = &(*qp)->next)
+    {
+        if ((*qp)->len == len && memcmp((*qp)->name, user, len) == 0) {
+            break;
+        }
+    }
+
+    return qp;
+}
+
+
+int
+td_alloc_quota_take(const char *user, size_t len)
+{
+    int          rc;
+    td_quota_t  *q, **qp;
+
+    rc = 0;
+
+    pthread_mutex_lock(&td_quota_mutex);
+
+    if (td_quota_total_max && td_quota_total >= td_quota_total_max) {
+        rc = 508;
+        goto done;
+    }
+
+    qp = td_quota_slot(user, len);
+    q = *qp;
+
+    if (q == NULL) {
+        q = malloc(sizeof(td_quota_t) + len + 1);
+        if (q == NULL) {
+            rc = 508;
+            goto done;
+        }
+
+        q->next = NULL;
+        q->count = 0;
+        q->len = len;
+        memcpy(q->name, user, len);
+        q->name[len] = '\0';
+        *qp = q;
+    }
+
+    if (td_quota_user_max && q->count >= td_quota_user_max) {
+        rc = 486;
+        goto done;
+    }
+
+    q->count++;
+    __atomic_store_n(&td_quota_total, td_quota_total + 1, __ATOMIC_RELAXED);
+
+done:
+
+    pthread_mutex_unlock(&td_quota_mutex);
+
+    return rc;
+}
+
+
+void
+td_alloc_quota_release(const char *user, size_t len)
+{
+    td_quota_t  *q, **qp;
+
+    pthread_mutex_lock(&td_quota_mutex);
+
+    qp = td_quota_slot(user, len);
+    q = *qp;
+
+    if (q != NULL) {
+        if (--q->count == 0) {
+            *qp = q->next;
+            free(q);
+        }
+
+        __atomic_store_n(&td_quota_total, td_quota_total - 1,
+                         __ATOMIC_RELAXED);
+    }
+
+    pthread_mutex_unlock(&td_quota_mutex);
+}
+
+
+unsigned
+td_alloc_total(void)
+{
+    return __atomic_load_n(&td_quota_total, __ATOMIC_RELAXED);
+}
+
+
+int
+td_alloc_thread_init(td_thread_t *thr)
+{
+    if (td_htable_init(&thr->allocs, 256) != 0
+        || td_htable_init(&thr->perms, 256) != 0
+        || td_htable_init(&thr->chans_num, 256) != 0
+        || td_htable_init(&thr->chans_peer, 256) != 0)
+    {
+        td_alloc_thread_cleanup(thr);
+        return -1;
+    }
+
+    td_wheel_init(&thr->wheel, thr->now);
+
+    return 0;
+}
+
+
+void
+td_alloc_thread_cleanup(td_thread_t *thr)
+{
+    while (thr->alloc_list != NULL) {
+        td_alloc_free(thr->alloc_list, "shutdown");
+    }
+
+    td_alloc_release(thr);
+
+    td_htable_free(&thr->allocs);
+    td_htable_free(&thr->perms);
+    td_htable_free(&thr->chans_num);
+    td_htable_free(&thr->chans_peer);
+}
+
+
+void
+td_ep_set(td_ep_t *ep, const struct sockaddr *sa, int with_port)
+{
+    const struct sockaddr_in   *sin;
+    const struct sockaddr_in6  *sin6;
+
+    memset(ep, 0, sizeof(td_ep_t));
+
+    if (sa->sa_family == AF_INET) {
+        sin = (const struct sockaddr_in *) sa;
+        ep->family = 4;
+        ep->port = with_port ? sin->sin_port : 0;
+        memcpy(ep->addr, &sin->sin_addr, 4);
+
+    } else if (sa->sa_family == AF_INET6) {
+        sin6 = (const struct sockaddr_in6 *) sa;
+        ep->family = 6;
+        ep->port = with_port ? sin6->sin6_port : 0;
+        memcpy(ep->addr, &sin6->sin6_addr, 16);
+    }
+}
+
+
+/* MurmurHash3's 32-bit mixing, seeded per process */
+
+uint32_t
+td_hash(const void *key, size_t len)
+{
+    size_t          i;
+    uint32_t        h, k;
+    const uint8_t  *p;
+
+    p = key;
+    h = td_hash_seed ^ (uint32_t) len;
+
+    for (i = 0; i + 4 <= len; i += 4) {
+        memcpy(&k, p + i, 4);
+        k *= 0xcc9e2d51;
+        k = (k << 15) | (k >> 17);
+        k *= 0x1b873593;
+        h ^= k;
+        h = (h << 13) | (h >> 19);
+        h = h * 5 + 0xe6546b64;
+    }
+
+    k = 0;
+
+    for ( /* void */ ; i < len; i++) {
+        k = (k << 8) | p[i];
+    }
+
+    k *= 0xcc9e2d51;
+    k = (k << 15) | (k >> 17);
+    k *= 0x1b873593;
+    h ^= k;
+
+    h ^= h >> 16;
+    h *= 0x85ebca6b;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35;
+    h ^= h >> 16;
+
+    return h;
+}
+
+
+static uint32_t
+td_key5_hash(const td_ep_t *client, const td_ep_t *local)
+{
+    td_key5_t  k;
+
+    memset(&k, 0, sizeof(k));
+    k.client = *client;
+    k.local = *local;
+
+    return td_hash(&k, sizeof(k));
+}
+
+
+static uint32_t
+td_keyep_hash(const td_alloc_t *a, const td_ep_t *ep)
+{
+    td_keyep_t  k;
+
+    memset(&k, 0, sizeof(k));
+    k.alloc = (uintptr_t) a;
+    k.ep = *ep;
+
+    return td_hash(&k, sizeof(k));
+}
+
+
+static uint32_t
+td_keynum_hash(const td_alloc_t *a, uint16_t number)
+{
+    td_keynum_t  k;
+
+    memset(&k, 0, sizeof(k));
+    k.alloc = (uintptr_t) a;
+    k.number = number;
+
+    return td_hash(&k, sizeof(k));
+}
+
+
+int
+td_htable_init(td_htable_t *t, size_t size)
+{
+    t->buckets = calloc(size, sizeof(td_hnode_t *));
+    if (t->buckets == NULL) {
+        return -1;
+    }
+
+    t->mask = (uint32_t) size - 1;
+    t->count = 0;
+
+    return 0;
+}
+
+
+void
+td_htable_free(td_htable_t *t)
+{
+    free(t->buckets);
+    t->buckets = NULL;
+    t->count = 0;
+}
+
+
+void
+td_htable_insert(td_htable_t *t, td_hnode_t *n, uint32_t hash)
+{
+    td_hnode_t  **b;
+
+    if (t->count > t->mask) {
+        td_htable_grow(t);
+    }
+
+    n->hash = hash;
+    b = &t->buckets[hash & t->mask];
+    n->next = *b;
+    *b = n;
+    t->count++;
+}
+
+
+void
+td_htable_remove(td_htable_t *t, td_hnode_t *n)
+{
+    td_hnode_t  **np;
+
+    for (np = &t->buckets[n->hash & t->mask]; *np != NULL;
+         np = &(*np)->next)
+    {
+        if (*np == n) {
+            *np = n->next;
+            n->next = NULL;
+            t->count--;
+            return;
+        }
+    }
+}
+
+
+/* doubles the table; when memory is short it stays as it is (slower) */
+
+static void
+td_htable_grow(td_htable_t *t)
+{
+    size_t        i, size;
+    td_hnode_t   *n, *next, **nb;
+
+    size = ((size_t) t->mask + 1) * 2;
+
+    if (size > 0x40000000) {
+        return;
+    }
+
+    nb = calloc(size, sizeof(td_hnode_t *));
+    if (nb == NULL) {
+        return;
+    }
+
+    for (i = 0; i <= t->mask; i++) {
+        for (n = t->buckets[i]; n != NULL; n = next) {
+            next = n->next;
+            n->next = nb[n->hash & (size - 1)];
+            nb[n->hash & (size - 1)] = n;
+        }
+    }
+
+    free(t->buckets);
+    t->buckets = nb;
+    t->mask = (uint32_t) size - 1;
+}
+
+
+void
+td_wheel_init(td_wheel_t *w, time_t now)
+{
+    size_t  i;
+
+    for (i = 0; i < TD_WHEEL_SLOTS; i++) {
+        w->slots[i].next = &w->slots[i];
+        w->slots[i].prev = &w->slots[i];
+        w->slots[i].kind = 0;
+    }
+
+    w->last = now;
+}
+
+
+void
+td_timer_set(td_wheel_t *w, td_timer_t *t, time_t expires)
+{
+    time_t       slot;
+    td_timer_t  *head;
+
+    td_timer_del(t);
+
+    t->expires = expires;
+
+    /* a time already passed fires at the next tick */
+    slot = (expires > w->last) ? expires : w->last + 1;
+    head = &w->slots[slot % TD_WHEEL_SLOTS];
+
+    t->next = head->next;
+    t->prev = head;
+    head->next->prev = t;
+    head->next = t;
+}
+
+
+void
+td_timer_del(td_timer_t *t)
+{
+    if (t->next == NULL) {
+        return;
+    }
+
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    t->next = NULL;
+    t->prev = NULL;
+}
+
+
+void
+td_wheel_run(td_wheel_t *w, time_t now,
+    void (*handler)(td_thread_t *thr, td_timer_t *t), td_thread_t *thr)
+{
+    time_t       s, n, i;
+    td_timer_t   due, *t, *next, *head;
+
+    if (now <= w->last) {
+        return;
+    }
+
+    n = now - w->last;
+    if (n > TD_WHEEL_SLOTS) {
+        n = TD_WHEEL_SLOTS;
+    }
+
+    for (i = 1; i <= n; i++) {
+        s = w->last + i;
+        head = &w->slots[s % TD_WHEEL_SLOTS];
+
+        /*
+         * Due timers move to a list of their own first: a handler may
+         * delete other timers (an allocation its permissions), which
+         * unlinks them from wherever they are.
+         */
+        due.next = &due;
+        due.prev = &due;
+
+        for (t = head->next; t != head; t = next) {
+            next = t->next;
+
+            if (t->expires > now) {
+                continue;
+            }
+
+            t->prev->next = t->next;
+            t->next->prev = t->prev;
+
+            t->next = due.next;
+            t->prev = &due;
+            due.next->prev = t;
+            due.next = t;
+        }
+
+        while (due.next != &due) {
+            t = due.next;
+            td_timer_del(t);
+            handler(thr, t);
+        }
+    }
+
+    w->last = now;
+}
+
+
+td_alloc_t *
+td_alloc_find(td_thread_t *thr, const td_client_t *cl)
+{
+    td_ep_t      client, local;
+    uint32_t     h;
+    td_alloc_t  *a;
+    td_hnode_t  *n;
+
+    if (cl->tcp) {
+        return cl->conn->alloc;
+    }
+
+    td_ep_set(&client, (const struct sockaddr *) &cl->addr, 1);
+    td_ep_set(&local, (const struct sockaddr *) &cl->local, 1);
+
+    h = td_key5_hash(&client, &local);
+
+    for (n = thr->allocs.buckets[h & thr->allocs.mask]; n; n = n->next) {
+        if (n->hash != h) {
+            continue;
+        }
+
+        a = td_container(n, td_alloc_t, hnode);
+
+        if (memcmp(&a->client_ep, &client, sizeof(td_ep_t)) == 0
+            && memcmp(&a->local_ep, &local, sizeof(td_ep_t)) == 0)
+        {
+            return a;
+        }
+    }
+
+    return NULL;
+}
+
+
+td_alloc_t *
+td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
+    size_t user_len, const uint8_t *tid, int fd, unsigned relay_index,
+    unsigned port, unsigned lifetime)
+{
+    td_alloc_t           *a;
+    const td_relay_t     *r;
+    struct epoll_event    ee;
+    struct sockaddr_in   *sin;
+    struct sockaddr_in6  *sin6;
+
+    a = calloc(1, sizeof(td_alloc_t) + user_len + 1);
+    if (a == NULL) {
+        return NULL;
+    }
+
+    a->ev.kind = TD_EV_RELAY;
+    a->ev.fd = fd;
+    a->thr = thr;
+    a->timer.kind = TD_TIMER_ALLOC;
+
+    ee.events = EPOLLIN;
+    ee.data.ptr = a;
+
+    if (epoll_ctl(thr->epfd, EPOLL_CTL_ADD, fd, &ee) == -1) {
+        td_log(TD_LOG_ERR, "epoll_ctl() failed: %s", strerror(errno));
+        free(a);
+        return NULL;
+    }
+
+    a->client = *cl;
+    td_ep_set(&a->client_ep, (const struct sockaddr *) &cl->addr, 1);
+    td_ep_set(&a->local_ep, (const struct sockaddr *) &cl->local, 1);
+
+    r = td_relay_get(relay_index);
+    a->relay = r->addr;
+    a->relaylen = r->addrlen;
+
+    if (a->relay.ss_family == AF_INET) {
+        sin = (struct sockaddr_in *) &a->relay;
+        sin->sin_port = htons((uint16_t) port);
+
+    } else {
+        sin6 = (struct sockaddr_in6 *) &a->relay;
+        sin6->sin6_port = htons((uint16_t) port);
+    }
+
+    td_relay_advertised(relay_index, port, &a->relay_adv, NULL);
+    a->relay_index = relay_index;
+    a->port = port;
+
+    a->user = (char *) (a + 1);
+    memcpy(a->user, user, user_len);
+    a->user[user_len] = '\0';
+    a->user_len = user_len;
+
+    memcpy(a->tid, tid, sizeof(a->tid));
+
+    if (cl->tcp) {
+        cl->conn->alloc = a;
+        td_timer_del(&cl->conn->idle);
+
+    } else {
+        td_htable_insert(&thr->allocs, &a->hnode,
+                         td_key5_hash(&a->client_ep, &a->local_ep));
+    }
+
+    a->next = thr->alloc_list;
+    if (a->next != NULL) {
+        a->next->prev = a;
+    }
+
+    thr->alloc_list = a;
+    thr->nallocs++;
+    thr->stats.allocations++;
+
+    td_alloc_refresh(a, lifetime);
+
+    return a;
+}
+
+
+void
+td_alloc_refresh(td_alloc_t *a, unsigned lifetime)
+{
+    a->lifetime = lifetime;
+    a->expires = a->thr->now + lifetime;
+    td_timer_set(&a->thr->wheel, &a->timer, a->expires);
+}
+
+
+void
+td_alloc_free(td_alloc_t *a, const char *why)
+{
+    char          cbuf[80], rbuf[64];
+    td_thread_t  *thr;
+
+    if (a->freed) {
+        return;
+    }
+
+    thr = a->thr;
+    a->freed = 1;
+
+    td_log(TD_LOG_NOTICE, "allocation deleted: user \"%s\" client %s "
+           "relay %s (%s)", a->user,
+           td_client_str(&a->client, cbuf, sizeof(cbuf)),
+           td_log_addr((struct sockaddr *) &a->relay, rbuf, sizeof(rbuf)),
+           why);
+
+    while (a->chans != NULL) {
+        td_chan_free(a->chans);
+    }
+
+    while (a->perms != NULL) {
+        td_perm_free(a->perms);
+    }
+
+    td_timer_del(&a->timer);
+
+    if (a->client.tcp) {
+        td_tcp_alloc_gone(thr, a->client.conn);
+
+    } else {
+        td_htable_remove(&thr->allocs, &a->hnode);
+    }
+
+    /* close() also takes the socket out of the epoll set */
+    td_relay_close(a->relay_index, a->port, a->ev.fd);
+    a->ev.kind = TD_EV_CLOSED;
+    a->ev.fd = -1;
+
+    td_alloc_quota_release(a->user, a->user_len);
+
+    if (a->prev != NULL) {
+        a->prev->next = a->next;
+
+    } else {
+        thr->alloc_list = a->next;
+    }
+
+    if (a->next != NULL) {
+        a->next->prev = a->prev;
+    }
+
+    thr->nallocs--;
+    thr->stats.allocations_freed++;
+
+    a->gnext = thr->alloc_grave;
+    thr->alloc_grave = a;
+}
+
+
+void
+td_alloc_release(td_thread_t *thr)
+{
+    td_alloc_t  *a;
+
+    while (thr->alloc_grave != NULL) {
+        a = thr->alloc_grave;
+        thr->alloc_grave = a->gnext;
+        free(a);
+    }
+}
+
+
+td_perm_t *
+td_perm_find(td_alloc_t *a, const td_ep_t *ip)
+{
+    uint32_t     h;
+    td_perm_t   *p;
+    td_hnode_t  *n;
+    td_htable_t *t;
+
+    t = &a->thr->perms;
+    h = td_keyep_hash(a, ip);
+
+    for (n = t->buckets[h & t->mask]; n != NULL; n = n->next) {
+        if (n->hash != h) {
+            continue;
+        }
+
+        p = td_container(n, td_perm_t, hnode);
+
+        if (p->alloc == a && memcmp(&p->ip, ip, sizeof(td_ep_t)) == 0) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
+td_perm_t *
+td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
+{
+    td_ep_t       ip;
+    td_chan_t    *c;
+    td_perm_t    *p;
+    td_thread_t  *thr;
+
+    thr = a->thr;
+
+    td_ep_set(&ip, peer, 0);
+
+    p = td_perm_find(a, &ip);
+
+    if (p == NULL) {
+        if (a->nperms >= TD_ALLOC_MAX_PERMS) {
+            return NULL;
+        }
+
+        p = calloc(1, sizeof(td_perm_t));
+        if (p == NULL) {
+            return NULL;
+        }
+
+        p->alloc = a;
+        p->ip = ip;
+        p->timer.kind = TD_TIMER_PERM;
+
+        td_htable_insert(&thr->perms, &p->hnode, td_keyep_hash(a, &ip));
+
+        p->next = a->perms;
+        a->perms = p;
+        a->nperms++;
+
+        /* channels whose permission had expired work again */
+        for (c = a->chans; c != NULL; c = c->next) {
+            if (c->perm == NULL
+                && c->peer_ep.family == ip.family
+                && memcmp(c->peer_ep.addr, ip.addr, 16) == 0)
+            {
+                c->perm = p;
+            }
+        }
+    }
+
+    td_timer_set(&thr->wheel, &p->timer,
+                 thr->now + thr->conf->permission_lifetime);
+
+    return p;
+}
+
+
+static void
+td_perm_free(td_perm_t *p)
+{
+    td_chan_t   *c;
+    td_perm_t  **pp;
+    td_alloc_t  *a;
+
+    a = p->alloc;
+
+    for (pp = &a->perms; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+
+    for (c = a->chans; c != NULL; c = c->next) {
+        if (c->perm == p) {
+            c->perm = NULL;
+        }
+    }
+
+    a->nperms--;
+    td_htable_remove(&a->thr->perms, &p->hnode);
+    td_timer_del(&p->timer);
+    free(p);
+}
+
+
+td_chan_t *
+td_chan_find_num(td_alloc_t *a, uint16_t number)
+{
+    uint32_t      h;
+    td_chan_t    *c;
+    td_hnode_t   *n;
+    td_htable_t  *t;
+
+    t = &a->thr->chans_num;
+    h = td_keynum_hash(a, number);
+
+    for (n = t->buckets[h & t->mask]; n != NULL; n = n->next) {
+        if (n->hash != h) {
+            continue;
+        }
+
+        c = td_container(n, td_chan_t, by_num);
+
+        if (c->alloc == a && c->number == number) {
+            return c;
+        }
+    }
+
+    return NULL;
+}
+
+
+td_chan_t *
+td_chan_find_peer(td_alloc_t *a, const td_ep_t *peer)
+{
+    uint32_t      h;
+    td_chan_t    *c;
+    td_hnode_t   *n;
+    td_htable_t  *t;
+
+    t = &a->thr->chans_peer;
+    h = td_keyep_hash(a, peer);
+
+    for (n = t->buckets[h & t->mask]; n != NULL; n = n->next) {
+        if (n->hash != h) {
+            continue;
+        }
+
+        c = td_container(n, td_chan_t, by_peer);
+
+        if (c->alloc == a && memcmp(&c->peer_ep, peer, sizeof(td_ep_t)) == 0)
+        {
+            return c;
+        }
+    }
+
+    return NULL;
+}
+
+
+td_chan_t *
+td_chan_bind(td_alloc_t *a, uint16_t number, const struct sockaddr *peer,
+    socklen_t peerlen)
+{
+    int           created;
+    td_chan_t    *c;
+    td_perm_t    *p;
+    td_thread_t  *thr;
+
+    thr = a->thr;
+    created = 0;
+
+    c = td_chan_find_num(a, number);
+
+    if (c == NULL) {
+        if (a->nchans >= TD_ALLOC_MAX_CHANS) {
+            return NULL;
+        }
+
+        c = calloc(1, sizeof(td_chan_t));
+        if (c == NULL) {
+            return NULL;
+        }
+
+        c->alloc = a;
+        c->number = number;
+        memcpy(&c->peer, peer, peerlen);
+        c->peerlen = peerlen;
+        td_ep_set(&c->peer_ep, peer, 1);
+        c->timer.kind = TD_TIMER_CHAN;
+
+        td_htable_insert(&thr->chans_num, &c->by_num,
+                         td_keynum_hash(a, number));
+        td_htable_insert(&thr->chans_peer, &c->by_peer,
+                         td_keyep_hash(a, &c->peer_ep));
+
+        c->next = a->chans;
+        a->chans = c;
+        a->nchans++;
+        created = 1;
+    }
+
+    p = td_perm_install(a, peer);
+
+    if (p == NULL) {
+        if (created) {
+            td_chan_free(c);
+        }
+
+        return NULL;
+    }
+
+    c->perm = p;
+
+    td_timer_set(&thr->wheel, &c->timer,
+                 thr->now + thr->conf->channel_lifetime);
+
+    return c;
+}
+
+
+static void
+td_chan_free(td_chan_t *c)
+{
+    td_chan_t   **cp;
+    td_alloc_t   *a;
+
+    a = c->alloc;
+
+    for (cp = &a->chans; *cp != NULL; cp = &(*cp)->next) {
+        if (*cp == c) {
+            *cp = c->next;
+            break;
+        }
+    }
+
+    a->nchans--;
+    td_htable_remove(&a->thr->chans_num, &c->by_num);
+    td_htable_remove(&a->thr->chans_peer, &c->by_peer);
+    td_timer_del(&c->timer);
+    free(c);
+}
+
+
+void
+td_alloc_timer(td_thread_t *thr, td_timer_t *t)
+{
+    (void) thr;
+
+    switch (t->kind) {
+
+    case TD_TIMER_ALLOC:
+        td_alloc_free(td_container(t, td_alloc_t, timer), "expired");
+        break;
+
+    case TD_TIMER_PERM:
+        td_perm_free(td_container(t, td_perm_t, timer));
+        break;
+
+    case TD_TIMER_CHAN:
+        td_chan_free(td_container(t, td_chan_t, timer));
+        break;
+
+    case TD_TIMER_CONN:
+        td_tcp_timer(thr, t);
+        break;
+    }
+}
+
+
+char *
+td_client_str(const td_client_t *cl, char *buf, size_t len)
+{
+    char  abuf[64];
+
+    snprintf(buf, len, "%s %s", cl->tcp ? "tcp" : "udp",
+             td_log_addr((const struct sockaddr *) &cl->addr, abuf,
+                         sizeof(abuf)));
+
+    return buf;
+}

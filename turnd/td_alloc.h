@@ -1,0 +1,260 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#ifndef _TD_ALLOC_H_INCLUDED_
+#define _TD_ALLOC_H_INCLUDED_
+
+
+/*
+ * Allocations (RFC 8656 section 2.2), their permissions and channels.
+ *
+ * An allocation belongs to the thread that received its Allocate: its
+ * relay socket is in that thread's epoll, and every table below is
+ * per thread, so nothing on the relay path takes a lock.  Lookups are
+ * O(1) through per-thread hash tables keyed by
+ *   - the 5-tuple (UDP clients; a TCP connection points at its own),
+ *   - (allocation, peer IP) for permissions,
+ *   - (allocation, channel number) and (allocation, peer ip:port) for
+ *     channels.
+ * Lifetimes are timers on a per-thread wheel with one-second slots.
+ * Only the quota counters are shared between threads (a mutex, taken on
+ * allocate and free only).
+ */
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/socket.h>
+
+
+typedef struct td_thread_s   td_thread_t;
+typedef struct td_conn_s     td_conn_t;
+typedef struct td_alloc_s    td_alloc_t;
+typedef struct td_listener_s td_listener_t;
+typedef struct td_relay_s    td_relay_t;
+
+
+/* what an epoll event points at: the first member of each owner */
+
+#define TD_EV_CLOSED       0
+#define TD_EV_UDP_LISTEN   1
+#define TD_EV_TCP_LISTEN   2
+#define TD_EV_RELAY        3
+#define TD_EV_TCP_CONN     4
+#define TD_EV_NOTIFY       5
+
+typedef struct {
+    int                       kind;
+    int                       fd;
+} td_ev_t;
+
+
+/* an address as a hash key: fixed size, no padding left unset */
+
+typedef struct {
+    uint8_t                   family;        /* 4 or 6 */
+    uint8_t                   pad;
+    uint16_t                  port;          /* network order */
+    uint8_t                   addr[16];
+} td_ep_t;
+
+
+/* who sent a request and how to answer: one per UDP 5-tuple or TCP conn */
+
+typedef struct {
+    struct sockaddr_storage   addr;          /* the client */
+    struct sockaddr_storage   local;         /* our address it sent to */
+    socklen_t                 addrlen;
+    socklen_t                 locallen;
+    int                       ifindex;       /* IPv6 pktinfo */
+    int                       tcp;
+    td_listener_t            *ls;            /* UDP: the socket */
+    td_conn_t                *conn;          /* TCP: the connection */
+} td_client_t;
+
+
+/* intrusive hash tables */
+
+typedef struct td_hnode_s  td_hnode_t;
+
+struct td_hnode_s {
+    td_hnode_t               *next;
+    uint32_t                  hash;
+};
+
+typedef struct {
+    td_hnode_t              **buckets;
+    uint32_t                  mask;
+    size_t                    count;
+} td_htable_t;
+
+
+/* timers: a wheel of one-second slots, doubly linked for O(1) removal */
+
+#define TD_WHEEL_SLOTS     1024
+
+#define TD_TIMER_ALLOC     1
+#define TD_TIMER_PERM      2
+#define TD_TIMER_CHAN      3
+#define TD_TIMER_CONN      4
+
+typedef struct td_timer_s  td_timer_t;
+
+struct td_timer_s {
+    td_timer_t               *prev;
+    td_timer_t               *next;
+    time_t                    expires;       /* monotonic seconds */
+    int                       kind;
+};
+
+typedef struct {
+    td_timer_t                slots[TD_WHEEL_SLOTS];    /* list heads */
+    time_t                    last;          /* last second processed */
+} td_wheel_t;
+
+
+typedef struct td_perm_s  td_perm_t;
+typedef struct td_chan_s  td_chan_t;
+
+struct td_perm_s {
+    td_hnode_t                hnode;         /* thread perms */
+    td_timer_t                timer;
+    td_alloc_t               *alloc;
+    td_perm_t                *next;          /* the allocation's list */
+    td_ep_t                   ip;            /* port 0 */
+};
+
+struct td_chan_s {
+    td_hnode_t                by_num;        /* thread chans_num */
+    td_hnode_t                by_peer;       /* thread chans_peer */
+    td_timer_t                timer;
+    td_alloc_t               *alloc;
+    td_chan_t                *next;          /* the allocation's list */
+    td_perm_t                *perm;          /* NULL while none */
+    struct sockaddr_storage   peer;
+    socklen_t                 peerlen;
+    td_ep_t                   peer_ep;
+    uint16_t                  number;
+};
+
+
+struct td_alloc_s {
+    td_ev_t                   ev;            /* the relay socket */
+    td_hnode_t                hnode;         /* thread allocs (UDP) */
+    td_timer_t                timer;
+    td_thread_t              *thr;
+    td_alloc_t               *prev;          /* thread list */
+    td_alloc_t               *next;
+    td_alloc_t               *gnext;         /* freed, not yet released */
+
+    td_client_t               client;
+    td_ep_t                   client_ep;
+    td_ep_t                   local_ep;
+
+    struct sockaddr_storage   relay;         /* bound */
+    struct sockaddr_storage   relay_adv;     /* advertised */
+    socklen_t                 relaylen;
+    unsigned                  relay_index;   /* td_relay address */
+    unsigned                  port;
+
+    char                     *user;          /* NUL-terminated copy */
+    size_t                    user_len;
+
+    uint8_t                   tid[12];       /* of the Allocate */
+    uint8_t                   token[8];      /* RESERVATION-TOKEN made */
+    unsigned                  has_token:1;
+    unsigned                  freed:1;
+
+    time_t                    expires;
+    unsigned                  lifetime;
+
+    td_perm_t                *perms;
+    td_chan_t                *chans;
+    unsigned                  nperms;
+    unsigned                  nchans;
+};
+
+
+#define TD_ALLOC_MAX_PERMS     128
+#define TD_ALLOC_MAX_CHANS     128
+
+
+/* process-wide: hash seed, quota counters */
+int td_alloc_global_init(unsigned user_quota, unsigned total_quota);
+void td_alloc_global_cleanup(void);
+
+/* quotas: 0, or 486 (user) / 508 (total) when full */
+int td_alloc_quota_take(const char *user, size_t len);
+void td_alloc_quota_release(const char *user, size_t len);
+unsigned td_alloc_total(void);
+
+/* per-thread tables */
+int td_alloc_thread_init(td_thread_t *thr);
+void td_alloc_thread_cleanup(td_thread_t *thr);
+
+void td_ep_set(td_ep_t *ep, const struct sockaddr *sa, int with_port);
+uint32_t td_hash(const void *key, size_t len);
+
+int td_htable_init(td_htable_t *t, size_t size);
+void td_htable_free(td_htable_t *t);
+void td_htable_insert(td_htable_t *t, td_hnode_t *n, uint32_t hash);
+void td_htable_remove(td_htable_t *t, td_hnode_t *n);
+
+void td_wheel_init(td_wheel_t *w, time_t now);
+void td_timer_set(td_wheel_t *w, td_timer_t *t, time_t expires);
+void td_timer_del(td_timer_t *t);
+/* fires every timer due at now; the callback may delete other timers */
+void td_wheel_run(td_wheel_t *w, time_t now,
+    void (*handler)(td_thread_t *thr, td_timer_t *t), td_thread_t *thr);
+
+
+/*
+ * The allocation of a client: through its TCP connection, or the 5-tuple
+ * table for UDP.  NULL when none.
+ */
+td_alloc_t *td_alloc_find(td_thread_t *thr, const td_client_t *cl);
+
+/*
+ * Creates an allocation around an open relay socket (fd, bound to relay
+ * with port) and adds it to the thread's epoll and tables.  The quota is
+ * already taken.  Returns NULL on an out-of-memory error (the caller
+ * closes fd and releases the quota).
+ */
+td_alloc_t *td_alloc_create(td_thread_t *thr, const td_client_t *cl,
+    const char *user, size_t user_len, const uint8_t *tid, int fd,
+    unsigned relay_index, unsigned port, unsigned lifetime);
+
+/* lifetime in seconds from now */
+void td_alloc_refresh(td_alloc_t *a, unsigned lifetime);
+
+/*
+ * Deletes the allocation: its permissions, channels, relay socket, port,
+ * quota and table entries at once; the memory is released after the
+ * current batch of events (td_alloc_release), since later events of the
+ * batch may still point at it.  why is logged.
+ */
+void td_alloc_free(td_alloc_t *a, const char *why);
+void td_alloc_release(td_thread_t *thr);
+
+td_perm_t *td_perm_find(td_alloc_t *a, const td_ep_t *ip);
+/* creates or refreshes; NULL when the allocation has too many */
+td_perm_t *td_perm_install(td_alloc_t *a, const struct sockaddr *peer);
+
+td_chan_t *td_chan_find_num(td_alloc_t *a, uint16_t number);
+td_chan_t *td_chan_find_peer(td_alloc_t *a, const td_ep_t *peer);
+/* creates or refreshes (the permission too); NULL when too many */
+td_chan_t *td_chan_bind(td_alloc_t *a, uint16_t number,
+    const struct sockaddr *peer, socklen_t peerlen);
+
+/* a timer is due (called from the wheel) */
+void td_alloc_timer(td_thread_t *thr, td_timer_t *t);
+
+/* "udp 1.2.3.4:5" for logs */
+char *td_client_str(const td_client_t *cl, char *buf, size_t len);
+
+
+#endif /* _TD_ALLOC_H_INCLUDED_ */

@@ -1,0 +1,159 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#ifndef _TD_SERVER_H_INCLUDED_
+#define _TD_SERVER_H_INCLUDED_
+
+
+/*
+ * Threads and sockets.  relay-threads threads (default: the number of
+ * CPUs) each run one epoll loop.  Every thread has its own SO_REUSEPORT
+ * UDP socket and TCP listening socket on each listening address, so the
+ * kernel spreads clients over threads by their 5-tuple and a client
+ * always reaches the same thread.  Allocations, TCP connections and
+ * their timers belong to one thread for life: nothing on the relay path
+ * is shared.  Wildcard listening addresses get IP_PKTINFO /
+ * IPV6_RECVPKTINFO, so a reply leaves from the address the request came
+ * to and the relay defaults to that address.
+ */
+
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/socket.h>
+
+#include "td_conf.h"
+#include "td_alloc.h"
+#include "td_stats.h"
+
+
+#define TD_BATCH           32      /* recvmmsg/sendmmsg batch */
+#define TD_HEADROOM        64      /* in front: a Data indication header */
+#define TD_TAILROOM        64      /* after: padding and FINGERPRINT */
+#define TD_DGRAM_MAX       65536
+#define TD_BUF_SIZE        (TD_HEADROOM + TD_DGRAM_MAX + TD_TAILROOM)
+#define TD_CTRL_SIZE       64      /* a pktinfo control message */
+#define TD_OUT_SIZE        2048    /* responses we build */
+
+#define TD_TCP_IN_SIZE     4096    /* larger frames are skipped */
+#define TD_TCP_OUT_SIZE    16384   /* pending output; more is dropped */
+#define TD_TCP_IDLE        30      /* seconds without an allocation */
+
+
+struct td_listener_s {
+    td_ev_t                   ev;
+    td_thread_t              *thr;
+    struct sockaddr_storage   addr;          /* as bound, with the port */
+    socklen_t                 addrlen;
+    unsigned                  wildcard:1;
+    unsigned                  paused:1;      /* TCP: out of descriptors */
+};
+
+
+struct td_conn_s {
+    td_ev_t                   ev;
+    td_thread_t              *thr;
+    td_client_t               cl;
+    td_alloc_t               *alloc;
+    td_timer_t                idle;
+    td_conn_t                *prev;          /* thread list */
+    td_conn_t                *next;
+    td_conn_t                *gnext;         /* closed, not yet released */
+    uint8_t                  *in;            /* TD_TCP_IN_SIZE */
+    uint8_t                  *out;           /* TD_TCP_OUT_SIZE */
+    size_t                    in_len;
+    size_t                    skip;          /* of an oversized frame */
+    size_t                    out_off;
+    size_t                    out_len;
+    unsigned                  writing:1;     /* EPOLLOUT is on */
+    unsigned                  closed:1;
+};
+
+
+struct td_thread_s {
+    unsigned                  id;
+    pthread_t                 tid;
+    int                       epfd;
+    td_ev_t                   notify;        /* eventfd: stop */
+    volatile int              stop;
+
+    const td_conf_t          *conf;
+
+    td_listener_t            *listeners;
+    size_t                    nlisteners;
+
+    time_t                    now;           /* monotonic seconds */
+    time_t                    wall;          /* time(NULL), for nonces */
+
+    td_wheel_t                wheel;
+    td_htable_t               allocs;        /* 5-tuple -> UDP alloc */
+    td_htable_t               perms;
+    td_htable_t               chans_num;
+    td_htable_t               chans_peer;
+
+    td_alloc_t               *alloc_list;
+    td_alloc_t               *alloc_grave;
+    td_conn_t                *conn_list;
+    td_conn_t                *conn_grave;
+    size_t                    nallocs;
+    size_t                    nconns;
+
+    td_stats_t                stats;
+    uint64_t                  rand;          /* xorshift state */
+
+    /* batch I/O: buffers with head and tail room, reused for every read */
+    uint8_t                  *bufs;          /* TD_BATCH * TD_BUF_SIZE */
+    struct mmsghdr            msgs[TD_BATCH];
+    struct iovec              iov[TD_BATCH];
+    struct sockaddr_storage   names[TD_BATCH];
+    uint8_t                   ctrl[TD_BATCH][TD_CTRL_SIZE];
+
+    /* relay -> one UDP client: sendmmsg with one name and control */
+    struct mmsghdr            omsgs[TD_BATCH];
+    struct iovec              oiov[TD_BATCH];
+    uint8_t                   octrl[TD_CTRL_SIZE];
+
+    uint8_t                   out[TD_OUT_SIZE];
+};
+
+
+/* creates sockets for every thread and logs the listening addresses */
+int td_server_init(const td_conf_t *conf);
+int td_server_start(void);
+/* asks every thread to stop, joins them, frees everything */
+void td_server_stop(void);
+void td_server_stats(td_stats_t *sum);
+size_t td_server_allocations(void);
+
+/*
+ * Sends one message to a client: UDP through the listening socket it
+ * came to (from the address it came to), TCP through its connection.
+ * Returns 0, or -1 when it was dropped.
+ */
+int td_server_send(td_thread_t *thr, const td_client_t *cl,
+    const uint8_t *buf, size_t len);
+
+/* a random 64-bit value from the thread's fast generator (not secret) */
+uint64_t td_server_rand(td_thread_t *thr);
+
+/* relay socket readable (td_server.c) */
+void td_server_relay_input(td_thread_t *thr, td_alloc_t *a);
+
+
+/* TCP (td_tcp.c) */
+void td_tcp_accept(td_thread_t *thr, td_listener_t *ls);
+void td_tcp_event(td_thread_t *thr, td_conn_t *c, uint32_t events);
+int td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf,
+    size_t len);
+void td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why);
+void td_tcp_alloc_gone(td_thread_t *thr, td_conn_t *c);
+void td_tcp_timer(td_thread_t *thr, td_timer_t *t);
+void td_tcp_release(td_thread_t *thr);
+void td_tcp_resume(td_thread_t *thr);
+
+
+#endif /* _TD_SERVER_H_INCLUDED_ */

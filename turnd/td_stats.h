@@ -1,0 +1,50 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#ifndef _TD_STATS_H_INCLUDED_
+#define _TD_STATS_H_INCLUDED_
+
+
+/*
+ * Counters, one set per thread: only the owning thread writes them, so
+ * the relay path needs no atomics.  td_server_stats() sums the threads
+ * (a reader may see a value a few packets old).
+ */
+
+
+#include <stdint.h>
+
+
+typedef struct {
+    uint64_t   rx_packets;          /* datagrams and frames from clients */
+    uint64_t   rx_bytes;
+    uint64_t   tx_packets;          /* to clients */
+    uint64_t   tx_bytes;
+    uint64_t   peer_rx_packets;     /* datagrams from peers */
+    uint64_t   peer_rx_bytes;
+    uint64_t   peer_tx_packets;     /* datagrams to peers */
+    uint64_t   peer_tx_bytes;
+
+    uint64_t   requests;            /* STUN requests handled */
+    uint64_t   bindings;
+    uint64_t   challenges;          /* 401 and 438 */
+    uint64_t   refusals;            /* other error responses */
+    uint64_t   malformed;           /* dropped: not STUN/ChannelData */
+    uint64_t   dropped;             /* dropped: no allocation, channel,
+                                       permission, or buffer space */
+    uint64_t   peer_denied;         /* 403 and dropped Send indications */
+    uint64_t   send_errors;         /* sendmsg/sendmmsg failures */
+    uint64_t   truncated;           /* datagrams larger than a buffer */
+
+    uint64_t   allocations;         /* created */
+    uint64_t   allocations_freed;
+    uint64_t   tcp_accepted;
+    uint64_t   tcp_closed;
+    uint64_t   tcp_overflow;        /* frames dropped: output buffer full */
+} td_stats_t;
+
+
+#endif /* _TD_STATS_H_INCLUDED_ */

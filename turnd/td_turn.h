@@ -1,0 +1,44 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+#ifndef _TD_TURN_H_INCLUDED_
+#define _TD_TURN_H_INCLUDED_
+
+
+/*
+ * STUN/TURN message handling (RFC 8489, RFC 8656): Binding, Allocate,
+ * Refresh, CreatePermission, ChannelBind, Send indications and
+ * ChannelData from clients; Data indications and ChannelData towards
+ * them.  Called by the thread that owns the client.
+ */
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "td_server.h"
+
+
+/* a STUN message from a client (UDP: one datagram; TCP: one frame) */
+void td_turn_stun(td_thread_t *thr, td_client_t *cl, const uint8_t *buf,
+    size_t len);
+
+/* a ChannelData message from a client */
+void td_turn_channel_data(td_thread_t *thr, const td_client_t *cl,
+    const uint8_t *buf, size_t len);
+
+/*
+ * A datagram from a peer on a relay socket, at data with TD_HEADROOM
+ * bytes writable in front and TD_TAILROOM after.  Builds the ChannelData
+ * or Data indication in place; returns where the message starts and its
+ * length in *out_len, or NULL when it is to be dropped (no permission).
+ */
+uint8_t *td_turn_peer_data(td_thread_t *thr, td_alloc_t *a,
+    const struct sockaddr *peer, uint8_t *data, size_t len,
+    size_t *out_len);
+
+
+#endif /* _TD_TURN_H_INCLUDED_ */
