@@ -131,12 +131,12 @@ int
 trtc_cred_parse(trtc_cred_t *cred, const char *text, size_t len,
     const char *name, const char *default_realm, char *err, size_t err_len)
 {
-    char              q[4 * TRTC_CRED_QUOTE_MAX + 8];
-    u_char           *mem;
-    size_t            size, i, dup, first, start, realm_len;
-    const char       *realm;
-    trtc_cred_ctx_t   ctx;
-    trtc_cred_user_t *users;
+    char               q[4 * TRTC_CRED_QUOTE_MAX + 8];
+    u_char            *mem;
+    size_t             size, i, dup, first, start, realm_len;
+    const char        *realm;
+    trtc_cred_ctx_t    ctx;
+    trtc_cred_user_t  *users;
 
     memset(cred, 0, sizeof(trtc_cred_t));
 
@@ -628,8 +628,8 @@ static int
 trtc_cred_line(trtc_cred_ctx_t *ctx, const char *p, size_t n, size_t line)
 {
     char             q[4 * TRTC_CRED_QUOTE_MAX + 8];
-    size_t           i, start, nf, k;
     u_char           c;
+    size_t           i, start, nf, k;
     trtc_cred_str_t  f[TRTC_CRED_MAX_FIELDS];
 
     nf = 0;
@@ -858,8 +858,8 @@ trtc_cred_copy(trtc_cred_ctx_t *ctx, const char *s, size_t len)
 static int
 trtc_cred_hex_key(const char *s, size_t len, uint8_t *key)
 {
-    size_t  i;
     int     h, c;
+    size_t  i;
 
     if (len != 32) {
         return -1;

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_trtc_module.h"
+#include "ngx_http_trtc_check.h"
 
 
 /* what one answer is made of */
@@ -444,9 +445,9 @@ ngx_uint_t
 ngx_http_trtc_turn_peer_usable(ngx_http_upstream_srv_conf_t *us,
     ngx_http_upstream_rr_peer_t *peer)
 {
-    /* "down" in the upstream{} block; trtc_check will add its verdict */
+    /* "down" in the upstream{} block, or trtc_check's verdict */
 
-    return !peer->down;
+    return !peer->down && ngx_http_trtc_check_peer_usable(us, &peer->name);
 }
 
 

@@ -190,7 +190,6 @@ ngx_http_trtc_counters_add(ngx_conf_t *cf, ngx_http_trtc_main_conf_t *tmcf)
     }
 
     shm_zone->init = ngx_http_trtc_counters_init;
-    shm_zone->data = tmcf;
 
     tmcf->counters = shm_zone;
 

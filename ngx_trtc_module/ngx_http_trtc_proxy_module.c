@@ -8,6 +8,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_trtc_module.h"
 #include "ngx_http_trtc_apply.h"
 #include "ngx_http_trtc_proxy.h"
 
@@ -65,6 +66,7 @@ static ngx_int_t ngx_http_trtc_upstream_host_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_trtc_proxy_log_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_trtc_proxy_access_handler(ngx_http_request_t *r);
 
 
 static ngx_command_t  ngx_http_trtc_proxy_commands[] = {
@@ -664,6 +666,44 @@ ngx_http_trtc_proxy_log_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * trtc_allow_origin on a proxied location: an Origin not allowed gets
+ * 403.  Only when the directive is there: the SDK's pages connect from
+ * the application's own origin, so refusing all cross-origin requests by
+ * default would break the tutorial's setup.  CORS headers of log uploads
+ * stay the upstream's business.
+ */
+
+static ngx_int_t
+ngx_http_trtc_proxy_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   origin;
+    ngx_http_trtc_loc_conf_t   *tlcf;
+    ngx_http_trtc_proxy_loc_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_proxy_module);
+
+    if (plcf->kind == NGX_HTTP_TRTC_NONE || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_module);
+
+    if (tlcf->allow_origin == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_trtc_origin_check(r, tlcf->allow_origin, &origin);
+
+    if (rc == NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
 static ngx_int_t
 ngx_http_trtc_proxy_preconfiguration(ngx_conf_t *cf)
 {
@@ -739,6 +779,13 @@ ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_trtc_proxy_log_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_trtc_proxy_access_handler;
 
     return NGX_OK;
 }

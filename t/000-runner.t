@@ -6,6 +6,8 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
+use File::Path qw(remove_tree);
+use File::Temp qw(tempfile);
 use IO::Socket::INET ();
 use Time::HiRes qw(time);
 use Test::More;
@@ -32,18 +34,21 @@ sub free_port {
 sub run_fixture {
     my $name = shift;
     my $port = free_port();
-    my $errf = "$root/t/servroot_runner_$name.stderr";
+    # per-process servroots: concurrent runs of this file do not collide
+    my $servroot = "$root/t/servroot_runner_${$}_$name";
+    my (undef, $errf) = tempfile('runner-stderr-XXXXXX', TMPDIR => 1,
+                                 UNLINK => 1);
     local %ENV = %ENV;
     delete @ENV{grep { /^TEST_NGINX_/ } keys %ENV};
     $ENV{TEST_NGINX_BINARY} = $nginx;
     $ENV{TEST_NGINX_SERVER_PORT} = $port;
-    $ENV{TEST_NGINX_SERVROOT} = "$root/t/servroot_runner_$name";
+    $ENV{TEST_NGINX_SERVROOT} = $servroot;
     $ENV{TEST_NGINX_NO_SHUFFLE} = 1;
 
     my $t0 = time;
     my $out = `'$^X' -I t/lib t/runner/$name.tt 2>'$errf'`;
     my %r = (exit => $? >> 8, out => $out, secs => time - $t0,
-             ok => {}, not_ok => {}, count => 0);
+             ok => {}, not_ok => {}, count => 0, servroot => $servroot);
     for my $l (split /\n/, $out) {
         if ($l =~ /^1\.\.(\d+)/) {
             $r{plan} = $1;
@@ -61,9 +66,16 @@ sub run_fixture {
     return \%r;
 }
 
-sub dump_run {
-    my $r = shift;
-    diag "TAP:\n$r->{out}\nstderr:\n$r->{stderr}";
+# Shows the run when something failed (its servroot is kept), else removes
+# the servroot (nginx is stopped by then: the fixture's END did it).
+sub done_run {
+    my ($r, $ok) = @_;
+    if ($ok) {
+        remove_tree($r->{servroot});
+        return;
+    }
+    diag "TAP:\n$r->{out}\nstderr:\n$r->{stderr}\n"
+         . "servroot kept: $r->{servroot}";
 }
 
 sub has {
@@ -97,7 +109,7 @@ sub has {
     # repeat_each(2): each repeat has its own subtests
     $ok &= ok(has($r->{ok}, qr/TEST 1: .*repeated req 1, req 0/),
               'good.tt: repeat_each(2) ran the second repeat');
-    dump_run($r) unless $ok;
+    done_run($r, $ok);
 }
 
 # --- broken blocks are reported as failures, not passes ---
@@ -130,8 +142,13 @@ sub has {
               'bad.tt: the block after a failed start passes');
     $ok &= like($r->{stderr}, qr/^# nginx: \[emerg\] unknown directive/m,
                 'bad.tt: the [emerg] line is in the diagnostics');
+    $ok &= like($r->{stderr}, qr{^\# \s command: \s \S*nginx
+                                 \s -e \s \S+/logs/error\.log
+                                 \s -p \s \S+/
+                                 \s -c \s \S+/conf/nginx\.conf$}mx,
+                'bad.tt: nginx is started with -e, -p and -c');
     $ok &= cmp_ok($r->{secs}, '<', 10, 'bad.tt: a config error fails fast');
-    dump_run($r) unless $ok;
+    done_run($r, $ok);
 }
 
 # --- an unknown $TEST_NGINX_ variable bails out naming it ---
@@ -139,7 +156,8 @@ sub has {
     my $r = run_fixture('bail');
     ok(defined $r->{bail}
        && $r->{bail} =~ /No environment TEST_NGINX_NO_SUCH_VARIABLE/,
-       'bail.tt: bails out naming the variable') or dump_run($r);
+       'bail.tt: bails out naming the variable') or $r->{failed} = 1;
+    done_run($r, !$r->{failed});
 }
 
 # --- more sections (timeouts, mocks' options, logs, skips...) ---
@@ -148,7 +166,18 @@ sub has {
     my $ok = is($r->{exit}, 0, 'extra.tt exits 0');
     $ok &= is(scalar keys %{ $r->{not_ok} }, 0, 'extra.tt: no "not ok"');
     $ok &= is($r->{count}, $r->{plan}, 'extra.tt ran all planned subtests');
-    dump_run($r) unless $ok;
+    done_run($r, $ok);
+}
+
+# --- setter functions, the generated nginx.conf, load_module lines ---
+{
+    my $r = run_fixture('funcs');
+    my $ok = is($r->{exit}, 0, 'funcs.tt exits 0');
+    $ok &= is(scalar keys %{ $r->{not_ok} }, 0, 'funcs.tt: no "not ok"');
+    $ok &= is($r->{count}, $r->{plan}, 'funcs.tt ran all planned subtests');
+    $ok &= like($r->{stderr}, qr/^funcs\.tt: cleanup handler ran$/m,
+                'funcs.tt: the cleanup handler ran');
+    done_run($r, $ok);
 }
 
 done_testing();

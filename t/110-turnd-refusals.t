@@ -146,7 +146,9 @@ for my $proto ('udp', 'tcp') {
     # A peer in denied-peer-ip: 403, and nothing reaches it; a peer that
     # is allowed (loopback, allow-loopback-peers) gets data both ways.
     my $c = client($srv);
-    is(code($c->allocate), 200, 'denied-peer-ip: allocation');
+    my $r = $c->allocate;
+    is(code($r), 200, 'denied-peer-ip: allocation');
+    is($r->{integrity}, 1, 'the success carries a valid MESSAGE-INTEGRITY');
     my $denied = peer_sock('127.0.0.2');
     my $dport = $denied->sockport;
     is(code($c->create_permission('127.0.0.2')), 403,

@@ -769,3 +769,19 @@ GET /t
 Origin: https://app.example.com
 --- response_headers
 Access-Control-Allow-Origin: https://app.example.com
+
+
+
+=== TEST 48: JSON escaping of what the client sent: bad UTF-8, quotes
+--- config
+    location = /trtc/proxy { trtc_proxy_config turn=turn:14.3.3.3:3478; }
+--- request
+GET /trtc/proxy
+--- more_headers eval
+"Host: caf\xe9\"\\x.example"
+--- response_body_filters eval
+main::check(urls => ['14.3.3.3:3478'],
+            ws => "ws://caf\x{fffd}\"\\x.example/ws/",
+            logger => "http://caf\x{fffd}\"\\x.example/logger/")
+--- response_body
+ok

@@ -35,7 +35,6 @@ typedef struct td_thread_s   td_thread_t;
 typedef struct td_conn_s     td_conn_t;
 typedef struct td_alloc_s    td_alloc_t;
 typedef struct td_listener_s td_listener_t;
-typedef struct td_relay_s    td_relay_t;
 
 
 /* what an epoll event points at: the first member of each owner */

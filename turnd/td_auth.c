@@ -454,11 +454,21 @@ td_auth_verify(const td_auth_store_t *st, const trtc_stun_msg_t *msg,
 
             found = 1;
 
+            if (alg == TRTC_STUN_PASSWORD_SHA256) {
+                /* the same secrets, the SHA-256 key of the same password */
+                nkeys = set[s]->nsecrets < TD_AUTH_MAX_KEYS
+                        ? set[s]->nsecrets : TD_AUTH_MAX_KEYS;
+            }
+
             for (i = 0; i < nkeys; i++) {
                 if (alg == TRTC_STUN_PASSWORD_SHA256) {
                     trtc_cred_rest_password(set[s]->secrets[i].data,
                                             set[s]->secrets[i].len,
                                             name, user->len, pass);
+                    if (pass[0] == '\0') {
+                        continue;
+                    }
+
                     trtc_stun_key_sha256(name, user->len, st->realm,
                                          st->realm_len, pass,
                                          TRTC_CRED_REST_PASS_LEN, key);
@@ -702,7 +712,7 @@ td_auth_build(const td_conf_t *conf, char *err, size_t err_len)
         return NULL;
     }
 
-    realm = conf->realm;
+    realm = (conf->realm != NULL) ? conf->realm : "trtc";
     realm_len = strlen(realm);
 
     if (conf->credentials_file != NULL) {

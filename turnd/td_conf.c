@@ -27,7 +27,7 @@
 #define TD_CONF_MAX_KEY         64
 #define TD_CONF_MAX_SHOWN       200      /* of a value, in messages */
 #define TD_CONF_MAX_LIFETIME    (86400 * 365)
-#define TD_CONF_MAX_REALM       127      /* RFC 8489 14.9 */
+#define TD_CONF_MAX_REALM       763      /* RFC 8489 14.9 */
 #define TD_CONF_MAX_USER        512      /* RFC 8489 14.3 */
 #define TD_CONF_MAX_SECRET      1024     /* a password or a secret */
 
@@ -875,7 +875,7 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
     case TD_KEY_REALM:
         if (td_conf_token(value, TD_CONF_MAX_REALM) != 0) {
             return td_conf_invalid(ctx, k, value,
-                                   "1..127 bytes, no blanks, no \"#\"");
+                                   "no blanks, not \"#\" first");
         }
 
         if (!conf->realm_default) {
@@ -908,7 +908,8 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
         if (td_conf_token(value, TD_CONF_MAX_SECRET) != 0) {
             /* never print a secret, even a malformed one */
             td_conf_msg(ctx, NULL, "invalid value \"***\" for \"%s\": "
-                        "no blanks, no \"#\", at most %d bytes", k->name,
+                        "no blanks, not \"#\" first, at most %d "
+                        "bytes", k->name,
                         TD_CONF_MAX_SECRET);
             return -1;
         }
@@ -1381,7 +1382,7 @@ td_conf_addr(const char *s, size_t len, td_addr_t *addr)
 /*
  * A word the credentials file format can carry (td_auth writes realm,
  * users and secrets into that format): 1..max bytes, no blanks, no
- * control characters, no "#".
+ * control characters, and no "#" first (that starts a comment there).
  */
 
 static int
@@ -1389,8 +1390,12 @@ td_conf_token(const char *s, size_t max)
 {
     size_t  i;
 
+    if (s[0] == '#') {
+        return -1;
+    }
+
     for (i = 0; s[i] != '\0'; i++) {
-        if ((unsigned char) s[i] <= 0x20 || s[i] == 0x7f || s[i] == '#') {
+        if ((unsigned char) s[i] <= 0x20 || s[i] == 0x7f) {
             return -1;
         }
     }
@@ -1427,16 +1432,19 @@ td_conf_user(const char *s, const char **why)
     pass = colon + 1;
 
     if (td_conf_token(tmp, TD_CONF_MAX_USER) != 0) {
-        w = "the name is 1..512 bytes, no blanks, no \"#\"";
+        w = "the name is 1..512 bytes, no blanks, not \"#\" "
+            "first";
         goto done;
     }
 
     if (td_conf_token(pass, TD_CONF_MAX_SECRET) != 0) {
-        w = "the password is not empty, no blanks, no \"#\"";
+        w = "the password is not empty, no blanks, not "
+            "\"#\" first";
         goto done;
     }
 
-    if (pass[0] == '0' && (pass[1] == 'x' || pass[1] == 'X')) {
+    /* as coturn and the credentials file: "0x" makes it a key */
+    if (pass[0] == '0' && pass[1] == 'x') {
         for (i = 2; isxdigit((unsigned char) pass[i]); i++) {
             /* void */
         }

@@ -142,11 +142,10 @@ td_peer_filter_add(td_peer_filter_t *f, const char *spec, int allow,
     char *err, size_t err_len)
 {
     int               fam1, fam2;
-    size_t            len, n, i;
+    size_t            len, n, i, *np;
     unsigned          bits, plen;
     const char       *s, *e, *sep, *a2, *p;
     td_peer_range_t   r, *list, **listp;
-    size_t           *np;
 
     if (spec == NULL) {
         return td_peer_error(err, err_len, "invalid address", "");

@@ -58,7 +58,11 @@ int td_peer_filter_add(td_peer_filter_t *f, const char *spec, int allow,
 
 void td_peer_filter_free(td_peer_filter_t *f);
 
-/* returns TD_PEER_ALLOWED or one of the TD_PEER_DENIED* reasons */
+/*
+ * Returns TD_PEER_ALLOWED or one of the TD_PEER_DENIED* reasons.  Pass sa
+ * as the client sent it, not canonicalized: both its IPv6 form (2002::/16,
+ * 64:ff9b::/96 are denied) and its IPv4 form are checked here.
+ */
 int td_peer_check(const td_peer_filter_t *f, const struct sockaddr *sa);
 
 /* a short name of a reason for logs: "allowed", "special-purpose range" */

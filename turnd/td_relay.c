@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,6 +53,8 @@ static time_t td_relay_now(void);
 static int td_relay_is_wildcard(const struct sockaddr *sa);
 static int td_relay_same_ip(const struct sockaddr *a,
     const struct sockaddr *b);
+static char *td_relay_ip_str(const struct sockaddr *sa, char *buf,
+    size_t len);
 
 
 static pthread_mutex_t       td_relay_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -139,10 +142,10 @@ td_relay_init(const td_conf_t *conf)
 
         td_log(TD_LOG_NOTICE, "relay address %s advertised as %s, "
                "udp ports %u-%u",
-               td_log_addr((struct sockaddr *) &td_relays[i].addr, buf,
-                           sizeof(buf)),
-               td_log_addr((struct sockaddr *) &td_relays[i].adv, abuf,
-                           sizeof(abuf)),
+               td_relay_ip_str((struct sockaddr *) &td_relays[i].addr, buf,
+                               sizeof(buf)),
+               td_relay_ip_str((struct sockaddr *) &td_relays[i].adv, abuf,
+                               sizeof(abuf)),
                td_relay_min, td_relay_max);
 
         if (td_relay_is_wildcard((struct sockaddr *) &td_relays[i].adv)) {
@@ -714,4 +717,21 @@ td_relay_same_ip(const struct sockaddr *a, const struct sockaddr *b)
     }
 
     return 0;
+}
+
+
+static char *
+td_relay_ip_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+    const void  *a;
+
+    a = (sa->sa_family == AF_INET)
+        ? (const void *) &((const struct sockaddr_in *) sa)->sin_addr
+        : (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr;
+
+    if (inet_ntop(sa->sa_family, a, buf, (socklen_t) len) == NULL) {
+        snprintf(buf, len, "?");
+    }
+
+    return buf;
 }

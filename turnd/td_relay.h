@@ -39,13 +39,13 @@
 #define TD_RELAY_RESERVE_TIME    30
 
 
-struct td_relay_s {
+typedef struct {
     struct sockaddr_storage   addr;          /* port 0 */
     struct sockaddr_storage   adv;           /* advertised, port 0 */
     socklen_t                 addrlen;
     unsigned                  loopback:1;
     unsigned                  mapped:1;      /* adv differs from addr */
-};
+} td_relay_t;
 
 
 typedef struct {

@@ -124,8 +124,10 @@ struct td_thread_s {
 /* creates sockets for every thread and logs the listening addresses */
 int td_server_init(const td_conf_t *conf);
 int td_server_start(void);
-/* asks every thread to stop, joins them, frees everything */
+/* asks every thread to stop and joins them */
 void td_server_stop(void);
+/* then: logs the counters, frees everything */
+void td_server_cleanup(void);
 void td_server_stats(td_stats_t *sum);
 size_t td_server_allocations(void);
 

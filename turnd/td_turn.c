@@ -17,6 +17,16 @@
 #include "td_turn.h"
 
 
+/*
+ * Channel numbers: RFC 8656 section 12 allows 0x4000-0x4fff, RFC 5766
+ * allowed 0x4000-0x7fff, and clients of that time still pick from the
+ * whole range (coturn's turnutils_uclient 4.6.1 does, at random), so the
+ * older range is accepted: every such number is ChannelData on the wire.
+ */
+#define TD_CHANNEL_MIN  0x4000
+#define TD_CHANNEL_MAX  0x7fff
+
+
 /* a request being answered */
 
 typedef struct {
@@ -159,6 +169,11 @@ td_turn_request(td_req_t *r)
     default:
         td_turn_error(r, 400, res.reason ? res.reason : "bad credentials");
         return;
+    }
+
+    if (res.user == NULL) {
+        res.user = "";          /* no-auth: one anonymous user */
+        res.user_len = 0;
     }
 
     r->auth = &res;
@@ -528,8 +543,15 @@ td_turn_channel_bind(td_req_t *r)
         return;
     }
 
-    if (trtc_stun_attr_channel(num, &number) != TRTC_STUN_OK) {
-        td_turn_error(r, 400, "channel number not in 0x4000-0x4fff");
+    if (num->len != 4) {
+        td_turn_error(r, 400, "bad CHANNEL-NUMBER");
+        return;
+    }
+
+    number = (uint16_t) ((num->value[0] << 8) | num->value[1]);
+
+    if (number < TD_CHANNEL_MIN || number > TD_CHANNEL_MAX) {
+        td_turn_error(r, 400, "channel number not in 0x4000-0x7fff");
         return;
     }
 
@@ -637,9 +659,7 @@ td_turn_channel_data(td_thread_t *thr, const td_client_t *cl,
     dlen = (size_t) ((buf[2] << 8) | buf[3]);
 
     /* over UDP the datagram may carry padding after the data */
-    if (dlen > len - TRTC_STUN_CHANNEL_HEADER_LEN
-        || number > TRTC_STUN_CHANNEL_MAX)
-    {
+    if (dlen > len - TRTC_STUN_CHANNEL_HEADER_LEN) {
         thr->stats.malformed++;
         return;
     }

@@ -740,7 +740,7 @@ test_reload(void)
 
 /* checks on several threads while the main thread reloads */
 
-static volatile int  stop_threads;
+static int           stop_threads;
 static int           thread_fail;
 
 
@@ -766,7 +766,10 @@ checker(void *arg)
     r.key_len = 16;
     r.integrity = 1;
 
-    for (i = 0; i < 20000 && !stop_threads; i++) {
+    for (i = 0;
+         i < 20000 && !__atomic_load_n(&stop_threads, __ATOMIC_RELAXED);
+         i++)
+    {
         rc = check(&r, (struct sockaddr *) &client4, NOW, &res);
         if (rc != TD_AUTH_OK
             || strcmp(td_auth_realm(), "example.org") != 0)
@@ -795,7 +798,7 @@ test_threads(void)
         n += (td_auth_reload(&conf) == 0);
     }
 
-    stop_threads = 1;
+    __atomic_store_n(&stop_threads, 1, __ATOMIC_RELAXED);
 
     for (i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);

@@ -8,18 +8,23 @@
  * turnd's configuration parser: the tutorial's coturn file unchanged,
  * every key in both syntaxes, the command line on top of a file, and
  * each error and warning with its file and line (stderr is captured).
+ * Also td_log, which the parser's program links anyway.
  */
 
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "tap.h"
 #include "td_conf.h"
+#include "td_log.h"
 
 
 /* copied from the tutorial's turn.sh, with $1 = 14.3.3.3 */
@@ -441,6 +446,8 @@ test_errors(void)
           "turnd: e.conf:1: invalid value \"turn\" for \"user\"" },
         { "user=bob:0x1234\n",
           "turnd: e.conf:1: invalid value \"bob:***\" for \"user\"" },
+        { "user=bob:#pw\n",
+          "turnd: e.conf:1: invalid value \"bob:***\" for \"user\"" },
         { "user=:pass\n",
           "turnd: e.conf:1: invalid value \":***\" for \"user\"" },
         { "stale-nonce=10s\n",
@@ -726,6 +733,172 @@ test_help(void)
 }
 
 
+/*
+ * td_log (linked in here too): the line format, one line per event even
+ * with a newline in the text, no interleaving between threads, and a
+ * reopen (log rotation) while threads write.
+ */
+
+static void *
+log_writer(void *arg)
+{
+    int  i;
+
+    for (i = 0; i < 500; i++) {
+        td_log(TD_LOG_NOTICE, "thread %ld line %d %s", (long) arg, i,
+               "padding padding padding padding padding padding padding");
+    }
+
+    return NULL;
+}
+
+
+static size_t
+log_check(const char *path, size_t *bad)
+{
+    FILE    *f;
+    char     line[4096];
+    size_t   n;
+    int      y, mo, d, h, mi, s, ms, pid, len;
+
+    n = 0;
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+
+    while (fgets(line, sizeof(line), f) != NULL) {
+        n++;
+        len = 0;
+
+        if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ turnd[%d]: %n", &y,
+                   &mo, &d, &h, &mi, &s, &ms, &pid, &len) != 8
+            || len == 0 || pid != (int) getpid()
+            || line[strlen(line) - 1] != '\n')
+        {
+            (*bad)++;
+        }
+    }
+
+    fclose(f);
+
+    return n;
+}
+
+
+static void
+test_log(void)
+{
+    int          fd, saved;
+    long         i;
+    char         path[64], rotated[80], buf[512];
+    size_t       n, bad;
+    ssize_t      r;
+    pthread_t    t[4];
+    struct stat  st;
+
+    snprintf(path, sizeof(path), "/tmp/log_test.XXXXXX");
+    fd = mkstemp(path);
+    close(fd);
+    snprintf(rotated, sizeof(rotated), "%s.1", path);
+
+    tap_is_int(td_log_open(path, 0), 0, "log: open a file");
+
+    td_log_level = TD_LOG_NOTICE;
+    td_log(TD_LOG_INFO, "not shown at notice level");
+    td_log(TD_LOG_WARN, "user \"a\nb\" from %s",
+           "a place\r\nwith a newline");
+
+    fd = open(path, O_RDONLY);
+    r = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[r > 0 ? r : 0] = '\0';
+
+    tap_ok(strstr(buf, "not shown") == NULL, "log: levels filter");
+    tap_ok(strstr(buf, "Z turnd[") != NULL
+           && strstr(buf, "]: warn: user \"a\\x0ab\" from a place\\x0d\\x0a"
+                     "with a newline\n") != NULL
+           && strchr(buf, '\n') == buf + strlen(buf) - 1,
+           "log: one line, control characters escaped (%.*s)",
+           (int) strcspn(buf, "\n"), buf);
+
+    /* threads write while the file is rotated and reopened */
+    for (i = 0; i < 4; i++) {
+        pthread_create(&t[i], NULL, log_writer, (void *) i);
+    }
+
+    usleep(1000);
+    rename(path, rotated);
+    tap_is_int(td_log_open(path, 0), 0, "log: reopen after rotation");
+
+    for (i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+    }
+
+    bad = 0;
+    n = log_check(path, &bad) + log_check(rotated, &bad);
+    tap_is_int(n, 4 * 500 + 1, "log: every line in one of the two files");
+    tap_is_int(bad, 0, "log: every line well-formed, none interleaved");
+    tap_ok(stat(path, &st) == 0 && st.st_size > 0,
+           "log: the new file is written to");
+
+    /* a long line is cut, still one line */
+    unlink(path);
+    td_log_open(path, 0);
+    td_log(TD_LOG_ERR, "%0*d", 5000, 7);
+
+    bad = 0;
+    tap_is_int(log_check(path, &bad), 1, "log: a 5000-byte text stays one "
+               "line");
+    tap_is_int(bad, 0, "log: ... well-formed");
+
+    fd = open(path, O_RDONLY);
+    r = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    tap_ok(stat(path, &st) == 0 && st.st_size < 4096
+           && st.st_size > 2000, "log: ... cut (%ld bytes)",
+           (long) st.st_size);
+
+    /* stderr too */
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    fd = open(rotated, O_WRONLY | O_TRUNC);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    td_log_close();
+    td_log(TD_LOG_NOTICE, "to stderr after close");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+
+    bad = 0;
+    tap_is_int(log_check(rotated, &bad), 1, "log: stderr after close");
+    tap_is_int(bad, 0, "log: ... well-formed");
+
+    {
+        char                 a[64];
+        struct sockaddr_in   sin;
+        struct sockaddr_in6  sin6;
+
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(3478);
+        inet_pton(AF_INET, "14.3.3.3", &sin.sin_addr);
+        tap_ok(strcmp(td_log_addr((struct sockaddr *) &sin, a, sizeof(a)),
+                      "14.3.3.3:3478") == 0, "log: IPv4 address");
+
+        memset(&sin6, 0, sizeof(sin6));
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons(5);
+        inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr);
+        tap_ok(strcmp(td_log_addr((struct sockaddr *) &sin6, a, sizeof(a)),
+                      "[2001:db8::1]:5") == 0, "log: IPv6 address");
+    }
+
+    unlink(path);
+    unlink(rotated);
+}
+
+
 int
 main(void)
 {
@@ -738,6 +911,7 @@ main(void)
     test_warnings();
     test_cmdline();
     test_help();
+    test_log();
 
     return tap_done();
 }

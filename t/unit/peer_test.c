@@ -663,6 +663,17 @@ test_canonicalize(void)
         }
     }
 
+    /*
+     * Why callers must check the address as sent: the canonical form of a
+     * 6to4 address loses its 2002::/16, which is denied by default.
+     */
+    memcpy(&in, addr("2002:808:808::", 1), sizeof(in));
+    td_peer_canonicalize((struct sockaddr *) &in, &out);
+    tap_ok(td_peer_check(NULL, (struct sockaddr *) &in) == TD_PEER_DENIED
+           && td_peer_check(NULL, (struct sockaddr *) &out)
+              == TD_PEER_ALLOWED,
+           "check as sent, not canonicalized (6to4 of 8.8.8.8)");
+
     memcpy(&in, addr("8.8.4.4", 53), sizeof(in));
     td_peer_canonicalize((struct sockaddr *) &in, &out);
     tap_ok(memcmp(&in, &out, sizeof(struct sockaddr_in)) == 0,

@@ -226,8 +226,9 @@ sub recv_raw {
         return undef if $left <= 0 || !$sel->can_read($left);
         my $buf;
         if ($self->{proto} eq 'udp') {
+            # an error (ICMP port unreachable) is no message: wait on
             return $buf if defined $self->{sock}->recv($buf, 65536);
-            return undef;
+            next;
         }
         my $n = sysread $self->{sock}, $buf, 65536;
         return undef unless $n;

@@ -10,11 +10,10 @@ use strict;
 use warnings;
 
 use Exporter 'import';
-use Errno qw(EAGAIN EWOULDBLOCK EINTR ECONNREFUSED);
+use Errno qw(EAGAIN EWOULDBLOCK EINTR);
 use IO::Select ();
 use IO::Socket::INET ();
-use POSIX ();
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
 use Test::Nginx::Util qw(:all);
 use Test::Nginx::Process ();
 
@@ -52,21 +51,21 @@ sub apply_edits {
     $out .= substr($s, $pos);
 
     my @new;
-    for my $b (@$bounds) {
+    for my $bd (@$bounds) {
         my ($nb, $delta) = (undef, 0);
         for my $e (@edits) {
             my ($start, $len, $rep, $nstart) = @$e;
-            if ($b >= $start + $len) {
+            if ($bd >= $start + $len) {
                 $delta += length($rep) - $len;
-            } elsif ($b > $start) {
-                my $off = $b - $start;
+            } elsif ($bd > $start) {
+                my $off = $bd - $start;
                 $nb = $nstart + ($off < length $rep ? $off : length $rep);
                 last;
             } else {
                 last;
             }
         }
-        push @new, $nb // $b + $delta;
+        push @new, $nb // $bd + $delta;
     }
     return ($out, \@new);
 }

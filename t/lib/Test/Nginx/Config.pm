@@ -10,7 +10,7 @@ use warnings;
 use Exporter 'import';
 use File::Path qw(make_path remove_tree);
 use File::Basename qw(dirname);
-use POSIX ();
+use Time::Local qw(timegm);
 use Test::Nginx::Util qw(:all);
 
 our @EXPORT = qw(setup_server_root write_user_files write_config_file);
@@ -68,8 +68,8 @@ sub write_user_files {
         if (defined $date) {
             my $t = $date;
             if ($date =~ /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d\d))?$/) {
-                # touch -t style: YYYYMMDDhhmm[.ss], local time
-                $t = POSIX::mktime($6 // 0, $5, $4, $3, $2 - 1, $1 - 1900);
+                # touch -t style YYYYMMDDhhmm[.ss], in GMT like the real one
+                $t = timegm($6 // 0, $5, $4, $3, $2 - 1, $1);
             }
             bail_out("$name - bad user_files date: $date")
                 unless defined $t && $t =~ /^\d+$/;

@@ -40,8 +40,8 @@ sub make_socket {
     return IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $target,
                                  Proto => 'tcp', ReuseAddr => 1,
                                  Listen => 5) if $tcp;
-    return IO::Socket::INET->new(LocalPort => $target, Proto => 'udp',
-                                 ReuseAddr => 1);
+    # no SO_REUSEADDR: with it, two UDP sockets could share the port
+    return IO::Socket::INET->new(LocalPort => $target, Proto => 'udp');
 }
 
 # Forks; the child runs $code and leaves with _exit so nothing of the

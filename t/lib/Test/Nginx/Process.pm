@@ -16,6 +16,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use File::Spec ();
 use POSIX qw(WNOHANG SIGQUIT SIGTERM SIGKILL);
 use Time::HiRes qw(sleep time);
 use Test::Nginx::Util qw(:all);
@@ -76,7 +77,10 @@ sub valgrind_cmd {
         push @v, qw(--num-callers=100 -q --tool=memcheck --leak-check=full
                     --keep-debuginfo=yes --show-possibly-lost=no
                     --gen-suppressions=all);
-        for my $f ('valgrind.suppress', "$ServRoot/../../valgrind.suppress") {
+        # ./valgrind.suppress like the real runner, else the repository's
+        # (this file is <repo>/t/lib/Test/Nginx/Process.pm)
+        (my $repo = File::Spec->rel2abs(__FILE__)) =~ s{(?:/[^/]+){5}$}{};
+        for my $f ('valgrind.suppress', "$repo/valgrind.suppress") {
             if (-f $f) {
                 push @v, "--suppressions=$f";
                 last;
@@ -151,13 +155,11 @@ sub start_nginx {
                     cmd => "@cmd" };
         return $res if $once || $res->{ok};
 
-        # Fail fast on a config error; only retry what may be transient
-        # (the port still held by the previous nginx, or no message at all).
+        # Fail fast on an [emerg] (nginx itself already retries bind() for
+        # 2.5 s); retry for a while only when nginx said nothing.
         my $emerg = startup_emerg();
         $res->{emerg} = $emerg;
-        my $limit = !defined $emerg ? 5
-                    : $emerg =~ /Address already in use/ ? 3 : 0;
-        return $res if $waited >= $limit;
+        return $res if defined $emerg || $waited >= 5;
         my $delay = 0.1 * ++$i;
         $delay = 1 if $delay > 1;
         sleep $delay;

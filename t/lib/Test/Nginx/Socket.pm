@@ -112,6 +112,7 @@ reports become a failing subtest.  A block without C<--- config> restarts
 nginx with the previous config instead of reusing the running server.  A
 no_error_log pattern matching several lines fails once, not once per line.
 Not supported: HUP mode, check-leak/benchmark modes, HTTP/2 and HTTP/3
-(curl), stap, todo/todo_nginx, skip_nginx2, skip_openssl, post_setup_server_root.
+(curl), stap, todo/todo_nginx, skip_nginx2, skip_openssl,
+post_setup_server_root.
 
 =cut

@@ -1,0 +1,522 @@
+
+/*
+ * Copyright (C) The ngx_trtc_module authors
+ */
+
+
+/*
+ * TURN over TCP (RFC 8656 section 12.5): a connection is the client's
+ * 5-tuple.  Its byte stream is cut into frames with
+ * trtc_stun_frame_len(): STUN messages and ChannelData padded to 4.
+ * Both buffers are fixed and allocated with the connection: a frame
+ * larger than the input buffer is skipped, and a message towards the
+ * client that does not fit the output buffer is dropped whole (a partly
+ * written frame would desynchronize the stream).  Closing the connection
+ * deletes its allocation; a connection without one is closed after
+ * TD_TCP_IDLE seconds.
+ */
+
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <trtc_stun.h>
+#include "td_log.h"
+#include "td_turn.h"
+#include "td_server.h"
+
+
+#define TD_TCP_ACCEPTS      64       /* per readiness, fairness */
+#define TD_TCP_READS        8
+
+
+#define td_container(p, type, member)                                        \
+    ((type *) (void *) ((char *) (p) - offsetof(type, member)))
+
+
+static void td_tcp_read(td_thread_t *thr, td_conn_t *c);
+static void td_tcp_frames(td_thread_t *thr, td_conn_t *c);
+static void td_tcp_flush(td_thread_t *thr, td_conn_t *c);
+static void td_tcp_want_write(td_thread_t *thr, td_conn_t *c, int on);
+static long td_tcp_frame_len(const uint8_t *buf, size_t len);
+
+
+void
+td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
+{
+    int                      fd, on, i;
+    char                     cbuf[80];
+    socklen_t                len;
+    td_conn_t               *c;
+    struct epoll_event       ee;
+    struct sockaddr_storage  sa;
+
+    for (i = 0; i < TD_TCP_ACCEPTS; i++) {
+        len = sizeof(sa);
+
+        fd = accept4(ls->ev.fd, (struct sockaddr *) &sa, &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd == -1) {
+            switch (errno) {
+
+            case EAGAIN:
+                return;
+
+            case EINTR:
+            case ECONNABORTED:
+            case EPROTO:
+                continue;
+
+            case EMFILE:
+            case ENFILE:
+            case ENOBUFS:
+            case ENOMEM:
+                /* stop accepting for a second rather than spin */
+                td_log(TD_LOG_WARN, "accept() failed: %s, pausing",
+                       strerror(errno));
+
+                if (epoll_ctl(thr->epfd, EPOLL_CTL_DEL, ls->ev.fd, NULL)
+                    == 0)
+                {
+                    ls->paused = 1;
+                }
+
+                return;
+
+            default:
+                td_log(TD_LOG_ERR, "accept() failed: %s", strerror(errno));
+                return;
+            }
+        }
+
+        c = calloc(1, sizeof(td_conn_t) + TD_TCP_IN_SIZE + TD_TCP_OUT_SIZE);
+        if (c == NULL) {
+            td_log(TD_LOG_ERR, "out of memory for a tcp connection");
+            close(fd);
+            continue;
+        }
+
+        on = 1;
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+
+        c->ev.kind = TD_EV_TCP_CONN;
+        c->ev.fd = fd;
+        c->thr = thr;
+        c->in = (uint8_t *) (c + 1);
+        c->out = c->in + TD_TCP_IN_SIZE;
+
+        memcpy(&c->cl.addr, &sa, len);
+        c->cl.addrlen = len;
+        c->cl.locallen = sizeof(c->cl.local);
+
+        if (getsockname(fd, (struct sockaddr *) &c->cl.local,
+                        &c->cl.locallen) == -1)
+        {
+            memcpy(&c->cl.local, &ls->addr, ls->addrlen);
+            c->cl.locallen = ls->addrlen;
+        }
+
+        c->cl.tcp = 1;
+        c->cl.ls = ls;
+        c->cl.conn = c;
+
+        ee.events = EPOLLIN;
+        ee.data.ptr = c;
+
+        if (epoll_ctl(thr->epfd, EPOLL_CTL_ADD, fd, &ee) == -1) {
+            td_log(TD_LOG_ERR, "epoll_ctl() failed: %s", strerror(errno));
+            close(fd);
+            free(c);
+            continue;
+        }
+
+        c->next = thr->conn_list;
+        if (c->next != NULL) {
+            c->next->prev = c;
+        }
+
+        thr->conn_list = c;
+        thr->nconns++;
+        thr->stats.tcp_accepted++;
+
+        c->idle.kind = TD_TIMER_CONN;
+        td_timer_set(&thr->wheel, &c->idle, thr->now + TD_TCP_IDLE);
+
+        if (td_log_enabled(TD_LOG_DEBUG)) {
+            td_log(TD_LOG_DEBUG, "tcp connection from %s accepted",
+                   td_client_str(&c->cl, cbuf, sizeof(cbuf)));
+        }
+    }
+}
+
+
+/* a second after running out of descriptors: listen again */
+
+void
+td_tcp_resume(td_thread_t *thr)
+{
+    size_t              i;
+    td_listener_t      *ls;
+    struct epoll_event  ee;
+
+    for (i = 0; i < thr->nlisteners; i++) {
+        ls = &thr->listeners[i];
+
+        if (!ls->paused) {
+            continue;
+        }
+
+        ee.events = EPOLLIN;
+        ee.data.ptr = ls;
+
+        if (epoll_ctl(thr->epfd, EPOLL_CTL_ADD, ls->ev.fd, &ee) == 0) {
+            ls->paused = 0;
+        }
+    }
+}
+
+
+void
+td_tcp_event(td_thread_t *thr, td_conn_t *c, uint32_t events)
+{
+    if (events & EPOLLOUT) {
+        td_tcp_flush(thr, c);
+
+        if (c->closed) {
+            return;
+        }
+    }
+
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        td_tcp_read(thr, c);
+    }
+}
+
+
+static void
+td_tcp_read(td_thread_t *thr, td_conn_t *c)
+{
+    int      round;
+    size_t   room;
+    ssize_t  n;
+
+    for (round = 0; round < TD_TCP_READS && !c->closed; round++) {
+        room = TD_TCP_IN_SIZE - c->in_len;
+
+        n = recv(c->ev.fd, c->in + c->in_len, room, 0);
+
+        if (n == 0) {
+            td_tcp_close(thr, c, "closed by the client");
+            return;
+        }
+
+        if (n == -1) {
+            if (errno == EAGAIN) {
+                return;
+            }
+
+            if (errno == EINTR) {
+                continue;
+            }
+
+            td_tcp_close(thr, c, strerror(errno));
+            return;
+        }
+
+        c->in_len += (size_t) n;
+
+        td_tcp_frames(thr, c);
+
+        /* a short read drained the socket */
+        if ((size_t) n < room) {
+            return;
+        }
+    }
+}
+
+
+static void
+td_tcp_frames(td_thread_t *thr, td_conn_t *c)
+{
+    long      fl;
+    size_t    pos, avail, k;
+    uint8_t  *frame;
+
+    pos = 0;
+
+    while (!c->closed) {
+        avail = c->in_len - pos;
+
+        if (c->skip > 0) {
+            k = (c->skip < avail) ? c->skip : avail;
+            pos += k;
+            c->skip -= k;
+
+            if (c->skip > 0) {
+                break;
+            }
+
+            continue;
+        }
+
+        fl = td_tcp_frame_len(c->in + pos, avail);
+
+        if (fl < 0) {
+            thr->stats.malformed++;
+            td_tcp_close(thr, c, "not a STUN or ChannelData stream");
+            return;
+        }
+
+        if (fl == 0) {
+            break;
+        }
+
+        if ((size_t) fl > TD_TCP_IN_SIZE) {
+            thr->stats.dropped++;
+            c->skip = (size_t) fl;
+            continue;
+        }
+
+        if ((size_t) fl > avail) {
+            break;
+        }
+
+        frame = c->in + pos;
+        pos += (size_t) fl;
+
+        thr->stats.rx_packets++;
+        thr->stats.rx_bytes += (size_t) fl;
+
+        if ((frame[0] & 0xc0) == 0x40) {
+            td_turn_channel_data(thr, &c->cl, frame, (size_t) fl);
+
+        } else {
+            td_turn_stun(thr, &c->cl, frame, (size_t) fl);
+        }
+    }
+
+    if (c->closed) {
+        return;
+    }
+
+    if (pos > 0) {
+        memmove(c->in, c->in + pos, c->in_len - pos);
+        c->in_len -= pos;
+    }
+}
+
+
+/*
+ * trtc_stun_frame_len(), except that ChannelData may use every channel
+ * number of RFC 5766 (0x4000-0x7fff), as td_turn.c accepts them.
+ */
+
+static long
+td_tcp_frame_len(const uint8_t *buf, size_t len)
+{
+    size_t  n;
+
+    if (len >= TRTC_STUN_CHANNEL_HEADER_LEN && (buf[0] & 0xc0) == 0x40) {
+        n = ((size_t) buf[2] << 8) | buf[3];
+        return (long) (TRTC_STUN_CHANNEL_HEADER_LEN + ((n + 3) & ~3UL));
+    }
+
+    return trtc_stun_frame_len(buf, len);
+}
+
+
+int
+td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf, size_t len)
+{
+    ssize_t  n;
+
+    if (c->closed) {
+        return -1;
+    }
+
+    if (c->out_len > 0) {
+        /* queued bytes go first: append whole, or drop whole */
+        if (len > TD_TCP_OUT_SIZE - c->out_off - c->out_len) {
+            memmove(c->out, c->out + c->out_off, c->out_len);
+            c->out_off = 0;
+
+            if (len > TD_TCP_OUT_SIZE - c->out_len) {
+                thr->stats.tcp_overflow++;
+                return -1;
+            }
+        }
+
+        memcpy(c->out + c->out_off + c->out_len, buf, len);
+        c->out_len += len;
+        thr->stats.tx_packets++;
+        thr->stats.tx_bytes += len;
+
+        return 0;
+    }
+
+    if (len > TD_TCP_OUT_SIZE) {
+        thr->stats.tcp_overflow++;
+        return -1;
+    }
+
+    n = send(c->ev.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (n == -1) {
+        if (errno != EAGAIN && errno != EINTR) {
+            td_tcp_close(thr, c, strerror(errno));
+            return -1;
+        }
+
+        n = 0;
+    }
+
+    thr->stats.tx_packets++;
+    thr->stats.tx_bytes += len;
+
+    if ((size_t) n < len) {
+        memcpy(c->out, buf + n, len - (size_t) n);
+        c->out_off = 0;
+        c->out_len = len - (size_t) n;
+        td_tcp_want_write(thr, c, 1);
+    }
+
+    return 0;
+}
+
+
+static void
+td_tcp_flush(td_thread_t *thr, td_conn_t *c)
+{
+    ssize_t  n;
+
+    while (c->out_len > 0) {
+        n = send(c->ev.fd, c->out + c->out_off, c->out_len,
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n == -1) {
+            if (errno == EAGAIN) {
+                return;
+            }
+
+            if (errno == EINTR) {
+                continue;
+            }
+
+            td_tcp_close(thr, c, strerror(errno));
+            return;
+        }
+
+        c->out_off += (size_t) n;
+        c->out_len -= (size_t) n;
+    }
+
+    c->out_off = 0;
+    td_tcp_want_write(thr, c, 0);
+}
+
+
+static void
+td_tcp_want_write(td_thread_t *thr, td_conn_t *c, int on)
+{
+    struct epoll_event  ee;
+
+    if ((unsigned) on == c->writing) {
+        return;
+    }
+
+    ee.events = EPOLLIN | (on ? EPOLLOUT : 0);
+    ee.data.ptr = c;
+
+    if (epoll_ctl(thr->epfd, EPOLL_CTL_MOD, c->ev.fd, &ee) == -1) {
+        td_tcp_close(thr, c, strerror(errno));
+        return;
+    }
+
+    c->writing = on ? 1 : 0;
+}
+
+
+void
+td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why)
+{
+    char  cbuf[80], reason[128];
+
+    if (c->closed) {
+        return;
+    }
+
+    c->closed = 1;
+
+    if (td_log_enabled(TD_LOG_DEBUG)) {
+        td_log(TD_LOG_DEBUG, "tcp connection from %s closed: %s",
+               td_client_str(&c->cl, cbuf, sizeof(cbuf)), why);
+    }
+
+    if (c->alloc != NULL) {
+        snprintf(reason, sizeof(reason), "tcp connection: %s", why);
+        td_alloc_free(c->alloc, reason);
+    }
+
+    td_timer_del(&c->idle);
+
+    close(c->ev.fd);
+    c->ev.kind = TD_EV_CLOSED;
+    c->ev.fd = -1;
+
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+
+    } else {
+        thr->conn_list = c->next;
+    }
+
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+
+    thr->nconns--;
+    thr->stats.tcp_closed++;
+
+    c->gnext = thr->conn_grave;
+    thr->conn_grave = c;
+}
+
+
+void
+td_tcp_alloc_gone(td_thread_t *thr, td_conn_t *c)
+{
+    c->alloc = NULL;
+
+    if (!c->closed) {
+        td_timer_set(&thr->wheel, &c->idle, thr->now + TD_TCP_IDLE);
+    }
+}
+
+
+void
+td_tcp_timer(td_thread_t *thr, td_timer_t *t)
+{
+    td_tcp_close(thr, td_container(t, td_conn_t, idle),
+                 "idle without an allocation");
+}
+
+
+void
+td_tcp_release(td_thread_t *thr)
+{
+    td_conn_t  *c;
+
+    while (thr->conn_grave != NULL) {
+        c = thr->conn_grave;
+        thr->conn_grave = c->gnext;
+        free(c);
+    }
+}
