@@ -17,9 +17,38 @@ for f in "$nginx" "$turnd" "$module"; do
 done
 
 rm -rf "$run"
-mkdir -p "$run/conf" "$run/logs" "$run/modules" "$run/tmp"
+mkdir -p "$run/conf" "$run/logs" "$run/modules" "$run/tmp" "$run/spool"
 cp "$top"/conf/nginx.conf "$top"/conf/turnd.conf "$run/conf/"
 ln -s "$module" "$run/modules/"
+
+# nginx's workers run as nobody when nginx starts as root: they write the
+# spool and re-read the credentials file
+worker=$(id -u) group=$(id -g)
+if [ "$worker" = 0 ]; then
+    worker=nobody group=$(id -gn nobody)
+fi
+chown "$worker" "$run/spool"
+
+# TRTC's hosts when this machine can resolve them; otherwise stand-ins that
+# refuse connections, so /ws/ answers 502, uploads go to the spool, and the
+# status page shows both upstreams down
+if getent hosts signaling.rtc.qq.com >/dev/null 2>&1 \
+   && getent hosts yun.tim.qq.com >/dev/null 2>&1
+then
+    signaling="server signaling.rtc.qq.com:443;"
+    logger="server yun.tim.qq.com:443;"
+    hosts="TRTC's hosts"
+else
+    signaling="server 127.0.0.1:9;  # signaling.rtc.qq.com: not resolvable"
+    logger="server 127.0.0.1:9;  # yun.tim.qq.com: not resolvable"
+    hosts="stand-ins (TRTC's hosts are not resolvable here)"
+fi
+printf 'upstream trtc_signaling {\n    %s\n    %s\n}\n' "$signaling" \
+    "trtc_check type=tcp interval=10s timeout=3s;" \
+    > "$run/conf/trtc-upstreams.conf"
+printf 'upstream trtc_logger {\n    %s\n    %s\n}\n' "$logger" \
+    "trtc_check type=tcp interval=10s timeout=3s;" \
+    >> "$run/conf/trtc-upstreams.conf"
 
 # A self-signed certificate for localhost, and a credentials file with a
 # fresh random secret (only this run knows it).
@@ -35,6 +64,8 @@ umask 077
     echo "secret $(openssl rand -hex 32)"
 } > "$run/conf/credentials"
 umask 022
+chgrp "$group" "$run/conf/credentials"
+chmod 640 "$run/conf/credentials"
 
 cd "$run"
 
@@ -88,6 +119,10 @@ cat <<EOF
 ngx_trtc_module and turnd are running on loopback (prefix $run):
 
   nginx   http://127.0.0.1:8080/      https://127.0.0.1:8443/ (self-signed)
+          /trtc/proxy        the SDK's proxy object, fresh TURN credentials
+          /trtc/credentials  the TURN REST API answer
+          /trtc/status       health checks and counters (?format=json)
+          /ws/, /logger/     to $hosts
   turnd   turn:127.0.0.1:3478?transport=udp   turn:127.0.0.1:3478?transport=tcp
           relay ports 127.0.0.1:49152-65535, realm trtc
   logs    $run/logs/
