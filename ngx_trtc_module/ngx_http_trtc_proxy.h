@@ -30,6 +30,7 @@ typedef struct {
     ngx_str_t                   host;      /* Host and SNI sent upstream */
     ngx_str_t                   ca;
     ngx_uint_t                  verify;
+    ngx_uint_t                  https;
     ngx_http_upstream_srv_conf_t  *upstream;
     ngx_http_trtc_spool_t      *spool;
 } ngx_http_trtc_proxy_loc_t;
@@ -58,8 +59,12 @@ ngx_int_t ngx_http_trtc_spool_init_conf(ngx_conf_t *cf,
     ngx_http_trtc_proxy_loc_t *plcf, ngx_uint_t index);
 ngx_int_t ngx_http_trtc_spool_response(ngx_http_request_t *r,
     ngx_http_trtc_proxy_loc_t *plcf);
+ngx_int_t ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
+    ngx_array_t *spools);
 ngx_int_t ngx_http_trtc_spool_init_process(ngx_cycle_t *cycle,
     ngx_array_t *passes);
+ngx_str_t *ngx_http_trtc_spool_where(ngx_http_trtc_proxy_loc_t *plcf,
+    ngx_uint_t *line);
 
 
 extern ngx_module_t                     ngx_http_trtc_proxy_module;

@@ -34,6 +34,7 @@ typedef struct {
     ngx_array_t                 passes;     /* ngx_http_trtc_proxy_loc_t * */
     ngx_array_t                 spools;     /* ngx_http_trtc_proxy_loc_t * */
     ngx_shm_zone_t             *shm_zone;
+    ngx_cycle_t                *cycle;
 } ngx_http_trtc_proxy_main_conf_t;
 
 
@@ -239,6 +240,7 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     plcf->url = url;
     plcf->ca = ca;
     plcf->verify = verify;
+    plcf->https = (ngx_strncasecmp(url.data, (u_char *) "https://", 8) == 0);
 
     if (ngx_http_trtc_pass_apply(cf, plcf, &url, &ca, verify, &timeout,
                                  &max_body)
@@ -267,7 +269,11 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
+        /* until the zone is initialized, its data is the configuration */
+
         pmcf->shm_zone->init = ngx_http_trtc_proxy_init_zone;
+        pmcf->shm_zone->data = pmcf;
+        pmcf->cycle = cf->cycle;
     }
 
     return NGX_CONF_OK;
@@ -316,7 +322,7 @@ ngx_http_trtc_pass_apply(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf,
     ngx_uint_t   d, ssl;
 
     d = NGX_HTTP_TRTC_APPLY_DEFAULT;
-    ssl = (url->len > 5 && url->data[4] == 's');
+    ssl = plcf->https;
 
 #define apply(flags, ...)                                                     \
     if (ngx_http_trtc_apply(cf, flags, __VA_ARGS__, NULL) != NGX_CONF_OK) { \
@@ -397,7 +403,7 @@ ngx_http_trtc_resolve_host(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
     ngx_http_upstream_srv_conf_t  **uscfp, *uscf;
     ngx_http_upstream_main_conf_t  *umcf;
 
-    https = (plcf->url.data[4] == 's');
+    https = plcf->https;
 
     ngx_memzero(&u, sizeof(ngx_url_t));
 
@@ -486,33 +492,37 @@ ngx_http_trtc_resolve_host(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
 static ngx_int_t
 ngx_http_trtc_proxy_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_slab_pool_t  *shpool;
+    ngx_slab_pool_t                  *shpool;
+    ngx_http_trtc_proxy_counters_t   *counters;
+    ngx_http_trtc_proxy_main_conf_t  *pmcf;
+
+    pmcf = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (data) {
         /* a reload: the counters go on */
-        shm_zone->data = data;
-        ngx_http_trtc_proxy_counters = data;
-        return NGX_OK;
+        counters = data;
+
+    } else if (shm_zone->shm.exists) {
+        counters = shpool->data;
+
+    } else {
+        counters = ngx_slab_calloc(shpool,
+                                   sizeof(ngx_http_trtc_proxy_counters_t));
+        if (counters == NULL) {
+            return NGX_ERROR;
+        }
+
+        shpool->data = counters;
     }
 
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    shm_zone->data = counters;
+    ngx_http_trtc_proxy_counters = counters;
 
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        ngx_http_trtc_proxy_counters = shpool->data;
-        return NGX_OK;
-    }
+    /* the whole configuration is read now, the workers' user included */
 
-    ngx_http_trtc_proxy_counters = ngx_slab_calloc(shpool,
-                                       sizeof(ngx_http_trtc_proxy_counters_t));
-    if (ngx_http_trtc_proxy_counters == NULL) {
-        return NGX_ERROR;
-    }
-
-    shpool->data = ngx_http_trtc_proxy_counters;
-    shm_zone->data = ngx_http_trtc_proxy_counters;
-
-    return NGX_OK;
+    return ngx_http_trtc_spool_init_zone(pmcf->cycle, shm_zone->shm.log,
+                                         &pmcf->spools);
 }
 
 
@@ -607,7 +617,10 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
         cln->handler = ngx_http_trtc_proxy_session_done;
         cln->data = NULL;
 
-    } else if (r->headers_in.upgrade != NULL && r->upstream != NULL) {
+    } else if (r->headers_in.upgrade != NULL && r->upstream != NULL
+               && r->upstream->headers_in.status_n != 0)
+    {
+        /* the upstream itself answered, not with 101 */
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "trtc signaling: upstream \"%V\" answered %ui "
                       "to a WebSocket upgrade", &plcf->url,
@@ -726,7 +739,8 @@ ngx_http_trtc_proxy_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_uint_t                        i;
+    ngx_str_t                        *file;
+    ngx_uint_t                        i, line;
     ngx_http_handler_pt              *h;
     ngx_http_trtc_proxy_loc_t       **pass;
     ngx_http_core_main_conf_t        *cmcf;
@@ -738,9 +752,10 @@ ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
 
     for (i = 0; i < pmcf->spools.nelts; i++) {
         if (pass[i]->kind != NGX_HTTP_TRTC_LOGGER) {
+            file = ngx_http_trtc_spool_where(pass[i], &line);
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "\"trtc_logger_spool\" needs \"trtc_logger_pass\" "
-                          "in the same location");
+                          "in the same location in %V:%ui", file, line);
             return NGX_ERROR;
         }
     }

@@ -27,7 +27,7 @@
 
 #define NGX_HTTP_TRTC_SPOOL_MAX_SIZE   (64 * 1024 * 1024)
 #define NGX_HTTP_TRTC_SPOOL_TICK       1000
-#define NGX_HTTP_TRTC_SPOOL_BACKOFF    30000
+#define NGX_HTTP_TRTC_SPOOL_BACKOFF    5000
 #define NGX_HTTP_TRTC_SPOOL_TIMEOUT    30000
 #define NGX_HTTP_TRTC_SPOOL_NAME_LEN   64
 
@@ -39,6 +39,8 @@ struct ngx_http_trtc_spool_s {
     ngx_ssl_t                  *ssl;
     ngx_str_t                   server_name;     /* host without port */
     ngx_http_trtc_proxy_loc_t  *plcf;
+    ngx_str_t                   file;            /* of the directive */
+    ngx_uint_t                  line;
 
     /* the replayer, in one worker */
     ngx_event_t                 tick;
@@ -56,6 +58,8 @@ struct ngx_http_trtc_spool_s {
 
 
 static ngx_int_t ngx_http_trtc_spool_check_dir(ngx_conf_t *cf,
+    ngx_str_t *dir);
+static ngx_uint_t ngx_http_trtc_spool_writable(ngx_cycle_t *cycle,
     ngx_str_t *dir);
 static ngx_int_t ngx_http_trtc_spool_write(ngx_http_request_t *r,
     ngx_http_trtc_spool_t *sp, off_t size, u_char *name);
@@ -94,6 +98,8 @@ ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     sp->dir = value[1];
     sp->max_size = NGX_HTTP_TRTC_SPOOL_MAX_SIZE;
+    sp->file = cf->conf_file->file.name;
+    sp->line = cf->conf_file->line;
 
     while (sp->dir.len > 1 && sp->dir.data[sp->dir.len - 1] == '/') {
         sp->dir.data[--sp->dir.len] = '\0';
@@ -139,20 +145,12 @@ invalid:
 }
 
 
-/*
- * The directory must be there and writable by the workers, which run as
- * the "user" of the configuration when nginx starts as root.
- */
+/* the directory must be there; whether the workers can write is known later */
 
 static ngx_int_t
 ngx_http_trtc_spool_check_dir(ngx_conf_t *cf, ngx_str_t *dir)
 {
-    uid_t             uid;
-    gid_t             gid;
-    ngx_uint_t        writable;
-    ngx_file_info_t   fi;
-    ngx_core_conf_t  *ccf;
-    struct passwd    *pwd;
+    ngx_file_info_t  fi;
 
     if (ngx_file_info(dir->data, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
@@ -167,46 +165,105 @@ ngx_http_trtc_spool_check_dir(ngx_conf_t *cf, ngx_str_t *dir)
         return NGX_ERROR;
     }
 
-    if (geteuid() != 0) {
-        writable = (access((char *) dir->data, W_OK|X_OK) == 0);
+    return NGX_OK;
+}
 
-    } else {
-        ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
-                                               ngx_core_module);
 
-        if (ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
-            uid = ccf->user;
-            gid = ccf->group;
+/*
+ * Whether the workers can write to the directory: they run as the "user"
+ * of the configuration (nobody by default) when nginx starts as root,
+ * else as nginx's own user.  Called once the whole configuration is read,
+ * as "user" may come after http{}.
+ */
 
-        } else {
-            /* the default that ngx_core_module_init_conf() will pick */
-            pwd = getpwnam(NGX_USER);
-            uid = pwd ? pwd->pw_uid : (uid_t) -1;
-            gid = pwd ? pwd->pw_gid : (gid_t) -1;
-        }
+static ngx_uint_t
+ngx_http_trtc_spool_writable(ngx_cycle_t *cycle, ngx_str_t *dir)
+{
+    ngx_file_info_t   fi;
+    ngx_core_conf_t  *ccf;
 
-        if (uid == 0) {
-            writable = 1;
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-        } else if (fi.st_uid == uid) {
-            writable = (fi.st_mode & (S_IWUSR|S_IXUSR)) == (S_IWUSR|S_IXUSR);
+    /* without a master process nothing switches users */
 
-        } else if (fi.st_gid == gid) {
-            writable = (fi.st_mode & (S_IWGRP|S_IXGRP)) == (S_IWGRP|S_IXGRP);
-
-        } else {
-            writable = (fi.st_mode & (S_IWOTH|S_IXOTH)) == (S_IWOTH|S_IXOTH);
-        }
+    if (geteuid() != 0 || !ccf->master) {
+        return access((char *) dir->data, W_OK|X_OK) == 0;
     }
 
-    if (!writable) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "trtc_logger_spool directory \"%V\" is not "
-                           "writable by the worker processes", dir);
-        return NGX_ERROR;
+    if (ngx_file_info(dir->data, &fi) == NGX_FILE_ERROR) {
+        return 0;
+    }
+
+    if (ccf->user == 0) {
+        return 1;
+    }
+
+    if (fi.st_uid == ccf->user) {
+        return (fi.st_mode & (S_IWUSR|S_IXUSR)) == (S_IWUSR|S_IXUSR);
+    }
+
+    if (fi.st_gid == ccf->group) {
+        return (fi.st_mode & (S_IWGRP|S_IXGRP)) == (S_IWGRP|S_IXGRP);
+    }
+
+    return (fi.st_mode & (S_IWOTH|S_IXOTH)) == (S_IWOTH|S_IXOTH);
+}
+
+
+ngx_int_t
+ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
+    ngx_array_t *spools)
+{
+    ngx_uint_t                   i, j;
+    ngx_http_trtc_spool_t       *sp, *other;
+    ngx_http_trtc_proxy_loc_t  **plcf;
+
+    plcf = spools->elts;
+
+    for (i = 0; i < spools->nelts; i++) {
+        sp = plcf[i]->spool;
+
+        if (!ngx_http_trtc_spool_writable(cycle, &sp->dir)) {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "trtc_logger_spool directory \"%V\" is not "
+                          "writable by the worker processes in %V:%ui",
+                          &sp->dir, &sp->file, sp->line);
+            return NGX_ERROR;
+        }
+
+        /* one replayer per directory, or uploads would go twice */
+
+        for (j = 0; j < i; j++) {
+            other = plcf[j]->spool;
+
+            if (other->dir.len == sp->dir.len
+                && ngx_strncmp(other->dir.data, sp->dir.data, sp->dir.len)
+                   == 0)
+            {
+                ngx_log_error(NGX_LOG_EMERG, log, 0,
+                              "trtc_logger_spool directory \"%V\" is "
+                              "already used at %V:%ui in %V:%ui",
+                              &sp->dir, &other->file, other->line,
+                              &sp->file, sp->line);
+                return NGX_ERROR;
+            }
+        }
+
+        /* what earlier runs left counts against max_size at once */
+
+        sp->log = log;
+        (void) ngx_http_trtc_spool_scan(sp);
     }
 
     return NGX_OK;
+}
+
+
+ngx_str_t *
+ngx_http_trtc_spool_where(ngx_http_trtc_proxy_loc_t *plcf, ngx_uint_t *line)
+{
+    *line = plcf->spool->line;
+    return &plcf->spool->file;
 }
 
 
@@ -242,7 +299,7 @@ ngx_http_trtc_spool_init_conf(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf,
     *ngx_cpymem(sp->server_name.data, plcf->host.data, sp->server_name.len)
         = '\0';
 
-    if (plcf->url.data[4] == 's') {
+    if (plcf->https) {
         sp->ssl = ngx_http_trtc_client_ssl(cf, &plcf->ca, plcf->verify);
         if (sp->ssl == NULL) {
             return NGX_ERROR;
@@ -727,11 +784,18 @@ ngx_http_trtc_spool_replayed(ngx_http_trtc_client_t *cl)
                                             NGX_HTTP_TRTC_SPOOL_BACKOFF)
                                   : NGX_HTTP_TRTC_SPOOL_TICK;
 
-        ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
-                      "trtc logger: replay of \"%s\" to %V failed (%s%ui), "
-                      "next try in %M ms", sp->name, &sp->peer_name,
-                      cl->error ? cl->error : "status ",
-                      cl->error ? 0 : status, sp->backoff);
+        if (cl->error) {
+            ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
+                          "trtc logger: replay of \"%s\" to %V failed (%s), "
+                          "next try in %M ms", sp->name, &sp->peer_name,
+                          cl->error, sp->backoff);
+
+        } else {
+            ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
+                          "trtc logger: replay of \"%s\" to %V failed "
+                          "(status %ui), next try in %M ms", sp->name,
+                          &sp->peer_name, status, sp->backoff);
+        }
 
         ngx_http_trtc_spool_schedule(sp, sp->backoff);
         return;
