@@ -84,6 +84,17 @@ ngx_http_trtc_apply(ngx_conf_t *cf, ngx_uint_t flags, const char *name, ...)
             confp = *(void **) ((char *) cf->ctx + cmd->conf);
             conf = confp[module->ctx_index];
 
+            if ((flags & NGX_HTTP_TRTC_APPLY_DEFAULT)
+                && cmd->set == ngx_conf_set_keyval_slot
+                && args->nelts > 1
+                && ngx_http_trtc_apply_has_key(
+                       *(ngx_array_t **) ((char *) conf + cmd->offset),
+                       &arg[1]))
+            {
+                /* e.g. the user's own proxy_set_header Host, written before */
+                return NGX_CONF_OK;
+            }
+
             saved = cf->args;
             cf->args = args;
             rv = cmd->set(cf, cmd, conf);
@@ -115,4 +126,69 @@ ngx_http_trtc_apply(ngx_conf_t *cf, ngx_uint_t flags, const char *name, ...)
                        name);
 
     return NGX_CONF_ERROR;
+}
+
+
+ngx_uint_t
+ngx_http_trtc_apply_has_key(ngx_array_t *kv, ngx_str_t *key)
+{
+    ngx_uint_t    i, n;
+    ngx_keyval_t  *p;
+
+    if (kv == NULL || kv == NGX_CONF_UNSET_PTR) {
+        return 0;
+    }
+
+    p = kv->elts;
+
+    for (i = 0, n = 0; i < kv->nelts; i++) {
+        if (p[i].key.len == key->len
+            && ngx_strncasecmp(p[i].key.data, key->data, key->len) == 0)
+        {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * Where the list of a key-value directive (ngx_conf_set_keyval_slot, such
+ * as proxy_set_header) lives in the current location: its command says.
+ */
+
+ngx_array_t **
+ngx_http_trtc_apply_keyvals(ngx_conf_t *cf, const char *name)
+{
+    void           *conf, **confp;
+    size_t          len;
+    ngx_uint_t      i;
+    ngx_module_t   *module;
+    ngx_command_t  *cmd;
+
+    len = ngx_strlen(name);
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        module = cf->cycle->modules[i];
+
+        if (module->type != NGX_HTTP_MODULE || module->commands == NULL) {
+            continue;
+        }
+
+        for (cmd = module->commands; cmd->name.len; cmd++) {
+            if (cmd->name.len == len
+                && ngx_strncmp(cmd->name.data, name, len) == 0
+                && cmd->set == ngx_conf_set_keyval_slot
+                && (cmd->type & NGX_HTTP_LOC_CONF))
+            {
+                confp = *(void **) ((char *) cf->ctx + cmd->conf);
+                conf = confp[module->ctx_index];
+
+                return (ngx_array_t **) ((char *) conf + cmd->offset);
+            }
+        }
+    }
+
+    return NULL;
 }

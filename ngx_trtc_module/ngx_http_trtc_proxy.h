@@ -31,6 +31,9 @@ typedef struct {
     ngx_str_t                   ca;
     ngx_uint_t                  verify;
     ngx_uint_t                  https;
+    ngx_array_t               **headers;   /* proxy_set_header's list */
+    ngx_str_t                   file;      /* of the directive */
+    ngx_uint_t                  line;
     ngx_http_upstream_srv_conf_t  *upstream;
     ngx_http_trtc_spool_t      *spool;
 } ngx_http_trtc_proxy_loc_t;

@@ -59,6 +59,8 @@ static char *ngx_http_trtc_pass_apply(ngx_conf_t *cf,
     ngx_flag_t verify, ngx_str_t *timeout, ngx_str_t *max_body);
 static ngx_int_t ngx_http_trtc_resolve_host(ngx_conf_t *cf,
     ngx_http_trtc_proxy_loc_t *plcf);
+static ngx_int_t ngx_http_trtc_check_headers(ngx_conf_t *cf,
+    ngx_http_trtc_proxy_loc_t *plcf);
 static ngx_int_t ngx_http_trtc_proxy_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_trtc_connection_upgrade_variable(
@@ -236,8 +238,18 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_script_variables_count(&url) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "variables are not supported in the URL of "
+                           "\"%V\": name an upstream{} block instead",
+                           &value[0]);
+        return NGX_CONF_ERROR;
+    }
+
     plcf->kind = kind;
     plcf->url = url;
+    plcf->file = cf->conf_file->file.name;
+    plcf->line = cf->conf_file->line;
     plcf->ca = ca;
     plcf->verify = verify;
     plcf->https = (ngx_strncasecmp(url.data, (u_char *) "https://", 8) == 0);
@@ -248,6 +260,8 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     {
         return NGX_CONF_ERROR;
     }
+
+    plcf->headers = ngx_http_trtc_apply_keyvals(cf, "proxy_set_header");
 
     /* the real host of an upstream{} is known once every block is read */
 
@@ -332,15 +346,15 @@ ngx_http_trtc_pass_apply(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf,
     apply(0, "proxy_pass", (char *) url->data);
     apply(d, "proxy_http_version", "1.1");
 
-    apply(0, "proxy_set_header", "Host", "$trtc_upstream_host");
-    apply(0, "proxy_set_header", "X-Real-IP", "$remote_addr");
-    apply(0, "proxy_set_header", "X-Forwarded-For",
+    apply(d, "proxy_set_header", "Host", "$trtc_upstream_host");
+    apply(d, "proxy_set_header", "X-Real-IP", "$remote_addr");
+    apply(d, "proxy_set_header", "X-Forwarded-For",
           "$proxy_add_x_forwarded_for");
-    apply(0, "proxy_set_header", "X-Forwarded-Proto", "$scheme");
+    apply(d, "proxy_set_header", "X-Forwarded-Proto", "$scheme");
 
     if (plcf->kind == NGX_HTTP_TRTC_SIGNALING) {
-        apply(0, "proxy_set_header", "Upgrade", "$http_upgrade");
-        apply(0, "proxy_set_header", "Connection",
+        apply(d, "proxy_set_header", "Upgrade", "$http_upgrade");
+        apply(d, "proxy_set_header", "Connection",
               "$trtc_connection_upgrade");
 
         /* frames must not wait in a buffer */
@@ -391,6 +405,47 @@ ngx_http_trtc_pass_apply(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf,
 #undef apply
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A header the directive sets, set again by proxy_set_header after it,
+ * would go upstream twice: say so instead.  (Written before it, the
+ * user's own was kept and the directive's default was not added.)
+ */
+
+static ngx_int_t
+ngx_http_trtc_check_headers(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
+{
+    ngx_uint_t  i;
+
+    static ngx_str_t  names[] = {
+        ngx_string("Host"),
+        ngx_string("X-Real-IP"),
+        ngx_string("X-Forwarded-For"),
+        ngx_string("X-Forwarded-Proto"),
+        ngx_string("Upgrade"),
+        ngx_string("Connection")
+    };
+
+    if (plcf->headers == NULL) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < sizeof(names) / sizeof(ngx_str_t); i++) {
+        if (ngx_http_trtc_apply_has_key(*plcf->headers, &names[i]) > 1) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"proxy_set_header %V\" after \"%s\" sends the "
+                          "header twice: write it before the directive, or "
+                          "use its parameters, in %V:%ui", &names[i],
+                          plcf->kind == NGX_HTTP_TRTC_SIGNALING
+                          ? "trtc_signaling_pass" : "trtc_logger_pass",
+                          &plcf->file, plcf->line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -767,6 +822,10 @@ ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
     pass = pmcf->passes.elts;
 
     for (i = 0; i < pmcf->passes.nelts; i++) {
+        if (ngx_http_trtc_check_headers(cf, pass[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         if (ngx_http_trtc_resolve_host(cf, pass[i]) != NGX_OK) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "trtc: cannot tell the host of \"%V\"",

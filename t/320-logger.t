@@ -40,16 +40,22 @@ close $fh;
 $ENV{TEST_NGINX_SPOOL_FILE} = "$tmp/file";
 
 # "# workers run as USER" in --- config: the runner's `user` line (written
-# after http{}, as the real runner does) names USER for that block.
+# after http{}, as the real runner does) names USER for that block, and
+# nginx runs with a master process (without one, nothing switches users).
 my $user_env = $ENV{TEST_NGINX_WORKER_USER};
+my $master = master_process_enabled() eq 'on';
 add_block_preprocessor(sub {
     my $block = shift;
     if (($block->config // '') =~ /^\s*# workers run as (\S.*?)\s*$/m) {
         $ENV{TEST_NGINX_WORKER_USER} = $1;
-    } elsif (defined $user_env) {
-        $ENV{TEST_NGINX_WORKER_USER} = $user_env;
+        master_on();
     } else {
-        delete $ENV{TEST_NGINX_WORKER_USER};
+        if (defined $user_env) {
+            $ENV{TEST_NGINX_WORKER_USER} = $user_env;
+        } else {
+            delete $ENV{TEST_NGINX_WORKER_USER};
+        }
+        master_process_enabled($master);
     }
 });
 
@@ -88,12 +94,21 @@ sub main::req_like {
     my $re = '\A' . quotemeta($line) . '\r\n';
     $re .= '(?=.*^' . (ref $_ ? $_ : quotemeta($_)) . '\r$)' for @$has;
     $re .= '(?!.*^' . quotemeta($_) . ':)' for @{ $hasnt // [] };
-    $re .= '(?:[^\r\n]+\r\n)*\r\n' . quotemeta($body // '') . '\z';
+    # the body byte for byte: case-sensitive
+    $re .= '(?:[^\r\n]+\r\n)*\r\n(?-i:' . quotemeta($body // '') . ')\z';
     return qr/$re/msi;
 }
 
 our $Ok = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n"
           . "\r\nok\n";
+
+# An [emerg] line with the message (strings, and qr// for patterns, in a
+# row) and the file and line of the directive, as ngx_conf_log_error()
+# writes it.
+sub main::emerg {
+    my $msg = join '', map { ref $_ ? $_ : quotemeta $_ } @_;
+    return qr{\[emerg\] \d+#\d+: $msg in \S+/conf/nginx\.conf:\d+};
+}
 
 no_shuffle();
 no_long_string();
@@ -124,9 +139,10 @@ main::req_like('POST /upload?sdk=1 HTTP/1.1',
                ['Upgrade'], $::Body)
 --- response_body
 ok
+--- error_log
+a client request body is buffered to a temporary file
 --- no_error_log
 [error]
-[warn]
 
 
 
@@ -148,9 +164,10 @@ main::req_like('POST /upload HTTP/1.0',
                 'Content-Length: ' . length $::Body], [], $::Body)
 --- response_body
 ok
+--- error_log
+a client request body is buffered to a temporary file
 --- no_error_log
 [error]
-[warn]
 
 
 
@@ -244,19 +261,23 @@ connect()
 
 
 === TEST 8: max_body defaults to 1m: 1m passes
+--- http_config
+    # a sink: the mock cannot report a query over 64 KiB
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_3;
+        client_max_body_size 10m;
+        location / {
+            return 200 "got $content_length\n";
+        }
+    }
 --- config
     location /logger/ {
-        trtc_logger_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2/;
+        trtc_logger_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_3/;
     }
 --- raw_request eval
 main::post('/logger/upload', 'y' x 1048576)
---- tcp_listen: $TEST_NGINX_RAND_PORT_2
---- tcp_reply eval: $::Ok
---- tcp_query eval
-main::req_like('POST /upload HTTP/1.1', ['Content-Length: 1048576'], [],
-               'y' x 1048576)
 --- response_body
-ok
+got 1048576
 
 
 
@@ -298,7 +319,7 @@ busy
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: invalid parameter "timeout=10s" in "trtc_logger_pass" in \S+/conf/nginx\.conf:\d+}
+main::emerg('invalid parameter "timeout=10s" in "trtc_logger_pass"')
 
 
 
@@ -309,7 +330,7 @@ qr{\[emerg\] \d+#\d+: invalid parameter "timeout=10s" in "trtc_logger_pass" in \
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: invalid parameter "max_body=lots" in "trtc_logger_pass" in \S+/conf/nginx\.conf:\d+}
+main::emerg('invalid parameter "max_body=lots" in "trtc_logger_pass"')
 
 
 
@@ -320,7 +341,8 @@ qr{\[emerg\] \d+#\d+: invalid parameter "max_body=lots" in "trtc_logger_pass" in
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: invalid URL "yun\.test/upload" in "trtc_logger_pass": http:// or https:// expected in \S+/conf/nginx\.conf:\d+}
+main::emerg('invalid URL "yun.test/upload" in "trtc_logger_pass": ',
+            'http:// or https:// expected')
 
 
 
@@ -332,7 +354,7 @@ qr{\[emerg\] \d+#\d+: invalid URL "yun\.test/upload" in "trtc_logger_pass": http
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: "proxy_pass" \(as set by "trtc_logger_pass"\) is duplicate in \S+/conf/nginx\.conf:\d+}
+main::emerg('"proxy_pass" (as set by "trtc_logger_pass") is duplicate')
 
 
 
@@ -344,7 +366,8 @@ qr{\[emerg\] \d+#\d+: "proxy_pass" \(as set by "trtc_logger_pass"\) is duplicate
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: trtc_logger_spool directory "[^"]*/missing" is missing \(2: No such file or directory\) in \S+/conf/nginx\.conf:\d+}
+main::emerg('trtc_logger_spool directory "', qr/[^"]*/,
+            '/missing" is missing (2: No such file or directory)')
 
 
 
@@ -356,7 +379,7 @@ qr{\[emerg\] \d+#\d+: trtc_logger_spool directory "[^"]*/missing" is missing \(2
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: trtc_logger_spool "[^"]*/file" is not a directory in \S+/conf/nginx\.conf:\d+}
+main::emerg('trtc_logger_spool "', qr/[^"]*/, '/file" is not a directory')
 
 
 
@@ -367,7 +390,8 @@ qr{\[emerg\] \d+#\d+: trtc_logger_spool "[^"]*/file" is not a directory in \S+/c
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: "trtc_logger_spool" needs "trtc_logger_pass" in the same location in \S+/conf/nginx\.conf:\d+}
+main::emerg('"trtc_logger_spool" needs "trtc_logger_pass" ',
+            'in the same location')
 
 
 
@@ -379,7 +403,8 @@ qr{\[emerg\] \d+#\d+: "trtc_logger_spool" needs "trtc_logger_pass" in the same l
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: "trtc_logger_spool" needs "trtc_logger_pass" in the same location in \S+/conf/nginx\.conf:\d+}
+main::emerg('"trtc_logger_spool" needs "trtc_logger_pass" ',
+            'in the same location')
 
 
 
@@ -392,7 +417,7 @@ qr{\[emerg\] \d+#\d+: "trtc_logger_spool" needs "trtc_logger_pass" in the same l
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: "trtc_logger_spool" directive is duplicate in \S+/conf/nginx\.conf:\d+}
+main::emerg('"trtc_logger_spool" directive is duplicate')
 
 
 
@@ -404,11 +429,40 @@ qr{\[emerg\] \d+#\d+: "trtc_logger_spool" directive is duplicate in \S+/conf/ngi
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: invalid parameter "max_size=0" in "trtc_logger_spool" in \S+/conf/nginx\.conf:\d+}
+main::emerg('invalid parameter "max_size=0" in "trtc_logger_spool"')
 
 
 
-=== TEST 21: config error: a root 0755 spool, workers run as nobody
+=== TEST 21: config error: two spools in one directory (two replayers)
+--- config
+    location /logger/ {
+        trtc_logger_pass http://127.0.0.1:1/;
+        trtc_logger_spool $TEST_NGINX_SPOOL_OPEN;
+    }
+    location /logger2/ {
+        trtc_logger_pass http://127.0.0.1:1/;
+        trtc_logger_spool $TEST_NGINX_SPOOL_OPEN/;
+    }
+--- must_die
+--- error_log eval
+main::emerg(qr/.*"[^"]*/, '/open"', qr/.*/)
+
+
+
+=== TEST 22: config error: a spool behind a URL with variables (no replay)
+--- config
+    location /logger/ {
+        set $t 127.0.0.1:1;
+        trtc_logger_pass http://$t/;
+        trtc_logger_spool $TEST_NGINX_SPOOL_OPEN;
+    }
+--- must_die
+--- error_log eval
+main::emerg(qr/variables are not supported in the URL of "trtc_logger_pass": name an upstream\{\} block instead/)
+
+
+
+=== TEST 23: config error: a root 0755 spool, workers run as nobody
 --- skip_eval: 2: !$::Root
 --- config
     # workers run as nobody nogroup
@@ -418,11 +472,12 @@ qr{\[emerg\] \d+#\d+: invalid parameter "max_size=0" in "trtc_logger_spool" in \
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: trtc_logger_spool directory "[^"]*/root755" is not writable by the worker processes in \S+/conf/nginx\.conf:\d+}
+main::emerg('trtc_logger_spool directory "', qr/[^"]*/,
+            '/root755" is not writable by the worker processes')
 
 
 
-=== TEST 22: config error: a spool only nobody can write, workers run as www-data
+=== TEST 24: config error: a spool only nobody writes, workers are www-data
 --- skip_eval: 2: !$::Root
 --- config
     # workers run as www-data
@@ -432,11 +487,12 @@ qr{\[emerg\] \d+#\d+: trtc_logger_spool directory "[^"]*/root755" is not writabl
     }
 --- must_die
 --- error_log eval
-qr{\[emerg\] \d+#\d+: trtc_logger_spool directory "[^"]*/nobody700" is not writable by the worker processes in \S+/conf/nginx\.conf:\d+}
+main::emerg('trtc_logger_spool directory "', qr/[^"]*/,
+            '/nobody700" is not writable by the worker processes')
 
 
 
-=== TEST 23: a spool only nobody can write, workers run as nobody: starts
+=== TEST 25: a spool only nobody can write, workers run as nobody: starts
 --- skip_eval: 2: !$::Root
 --- config
     # workers run as nobody nogroup
@@ -453,7 +509,7 @@ ok
 
 
 
-=== TEST 24: a root 0755 spool, workers run as root (`user root;` after http{}): starts
+=== TEST 26: a root 0755 spool, `user root;` after http{}: starts
 --- skip_eval: 2: !$::Root
 --- config
     # workers run as root

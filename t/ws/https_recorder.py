@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""A small HTTPS upstream for t/330-logger-spool.t: records every request.
+
+Each request is appended to RECORD as one JSON line: method, path, version,
+headers, the SNI name the client sent, the body (base64) and the status
+answered.  The status comes from CONTROL, read for every request:
+"200", "500", "400", ... or "hang SECONDS" (answer 200 that much later);
+no file means 200.  Exits by itself after --lifetime seconds, so a test
+that dies cannot leave it behind.
+
+Usage: https_recorder.py --port N --cert F --key F --record F
+                         [--control F] [--lifetime S]
+"""
+
+import argparse
+import base64
+import http.server
+import json
+import os
+import socketserver
+import ssl
+import sys
+import threading
+import time
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--port', type=int, required=True)
+    ap.add_argument('--cert', required=True)
+    ap.add_argument('--key', required=True)
+    ap.add_argument('--record', required=True)
+    ap.add_argument('--control')
+    ap.add_argument('--lifetime', type=float, default=300)
+    args = ap.parse_args()
+
+    lock = threading.Lock()
+
+    def control():
+        try:
+            with open(args.control) as f:
+                return f.read().split()
+        except (OSError, TypeError):
+            return ['200']
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+        timeout = 10
+
+        def log_message(self, *a):
+            pass
+
+        def handle_any(self):
+            n = int(self.headers.get('Content-Length') or 0)
+            body = self.rfile.read(n) if n else b''
+            what = control()
+            status = 200
+            if what[0] == 'hang':
+                time.sleep(float(what[1]))
+            else:
+                status = int(what[0])
+            rec = {
+                'time': time.time(),
+                'method': self.command,
+                'path': self.path,
+                'version': self.request_version,
+                'headers': [[k, v] for k, v in self.headers.items()],
+                'sni': getattr(self.connection, 'trtc_sni', None),
+                'body': base64.b64encode(body).decode(),
+                'status': status,
+            }
+            with lock, open(args.record, 'a') as f:
+                f.write(json.dumps(rec) + '\n')
+                f.flush()
+            out = b'recorded\n'
+            self.send_response(status)
+            self.send_header('Content-Length', str(len(out)))
+            self.send_header('Connection', 'close')
+            self.end_headers()
+            self.wfile.write(out)
+            self.close_connection = True
+
+        do_GET = do_POST = do_PUT = handle_any
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+
+    def sni(sock, name, _ctx):
+        sock.trtc_sni = name
+
+    ctx.sni_callback = sni
+
+    srv = Server(('127.0.0.1', args.port), Handler)
+    # the handshake runs in the handler's thread, on its first read
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                 do_handshake_on_connect=False)
+
+    timer = threading.Timer(args.lifetime, lambda: os._exit(3))
+    timer.daemon = True
+    timer.start()
+
+    print('ready', flush=True)
+    srv.serve_forever()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
