@@ -11,6 +11,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use File::Temp ();
 use IO::Select ();
 use IO::Socket::INET ();
 use IO::Socket::UNIX ();
@@ -47,7 +48,7 @@ sub make_socket {
 # Forks; the child runs $code and leaves with _exit so nothing of the
 # parent's (END blocks, Test::Builder) runs twice.
 sub spawn_mock {
-    my ($ctx, $kind, $sock, $path, $code) = @_;
+    my ($ctx, $kind, $sock, $path, $code, $qfile) = @_;
     pipe my $rfh, my $wfh or bail_out("pipe() failed: $!");
     my $pid = fork;
     bail_out("fork() failed: $!") unless defined $pid;
@@ -61,7 +62,8 @@ sub spawn_mock {
     }
     close $wfh;
     close $sock;
-    push @Mocks, { kind => $kind, pid => $pid, rfh => $rfh, path => $path };
+    push @Mocks, { kind => $kind, pid => $pid, rfh => $rfh, path => $path,
+                   qfile => $qfile };
 }
 
 sub write_all {
@@ -100,6 +102,13 @@ sub start_tcp {
     $want //= length $q if defined $q && !ref $q;
     my $idle = parse_time($block->tcp_query_auto_timeout) // 0.1;
 
+    # the query goes to a file, not through the pipe: a pipe holds 64 KiB
+    # and is read only after the client is done, so a larger query would
+    # block the mock before it replies
+    my ($qfh, $qfile) = File::Temp::tempfile('tnmockXXXXXX', TMPDIR => 1,
+                                             UNLINK => 1);
+    close $qfh;
+
     spawn_mock($ctx, 'tcp', $sock, $target =~ /\.sock$/ ? $target : undef,
                sub {
         my ($srv, $wfh) = @_;
@@ -123,8 +132,11 @@ sub start_tcp {
                 $got .= $buf;
             }
         }
-        write_all($wfh, $got);
-        close $wfh;
+        if (open my $q, '>:raw', $qfile) {
+            write_all($q, $got);
+            close $q;
+        }
+        close $wfh;     # EOF: the query is in the file
         my $delay = parse_time($block->tcp_reply_delay);
         sleep $delay if $delay;
         if (!$no_write) {
@@ -134,7 +146,7 @@ sub start_tcp {
             sleep 1 while 1;    # until killed
         }
         close $c;
-    });
+    }, $qfile);
 }
 
 sub start_udp {
@@ -185,6 +197,11 @@ sub received {
         my $n = sysread $m->{rfh}, my $buf, 65536;
         last unless $n;
         $data .= $buf;
+    }
+    if (defined $m->{qfile} && open my $q, '<:raw', $m->{qfile}) {
+        local $/;
+        $data = <$q> // '';
+        close $q;
     }
     return $m->{query} = $data;
 }
