@@ -69,6 +69,7 @@ typedef struct ngx_http_trtc_check_conf_s  ngx_http_trtc_check_conf_t;
 /* a peer to check, in this process */
 typedef struct {
     ngx_http_trtc_check_conf_t *conf;
+    u_char                      key[NGX_HTTP_TRTC_CHECK_KEY_LEN];
     ngx_str_t                   name;          /* the peer's address */
     ngx_str_t                   host;          /* Host and SNI */
     ngx_addr_t                  addr;          /* where probes go */
@@ -105,6 +106,8 @@ struct ngx_http_trtc_check_conf_s {
 
     ngx_http_upstream_srv_conf_t   *upstream;
     ngx_http_upstream_init_peer_pt  original_init;
+    ngx_http_trtc_check_shm_t      *sh;        /* this cycle's zone */
+    ngx_slab_pool_t                *shpool;
     ngx_array_t                     targets;
     ngx_uint_t                      generation;    /* as applied here */
 };
@@ -118,7 +121,7 @@ ngx_uint_t ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
     ngx_str_t *name);
 
 /* the zone and the checked upstreams, for trtc_status */
-ngx_http_trtc_check_shm_t *ngx_http_trtc_check_shm(void);
+ngx_http_trtc_check_shm_t *ngx_http_trtc_check_shm(ngx_http_request_t *r);
 ngx_array_t *ngx_http_trtc_check_confs(ngx_http_request_t *r);
 const char *ngx_http_trtc_check_type_name(ngx_uint_t type);
 

@@ -32,6 +32,7 @@
 typedef struct {
     ngx_array_t                 confs;    /* ngx_http_trtc_check_conf_t * */
     ngx_shm_zone_t             *shm_zone;
+    ngx_http_trtc_check_shm_t  *sh;       /* this cycle's zone */
 } ngx_http_trtc_check_main_conf_t;
 
 
@@ -47,6 +48,9 @@ static ngx_int_t ngx_http_trtc_check_targets(ngx_conf_t *cf,
 static ngx_int_t ngx_http_trtc_check_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_trtc_check_init_process(ngx_cycle_t *cycle);
+static void ngx_http_trtc_check_exit_process(ngx_cycle_t *cycle);
+static ngx_http_trtc_check_peer_t *ngx_http_trtc_check_record(
+    ngx_http_trtc_check_target_t *t);
 static void ngx_http_trtc_check_timer(ngx_event_t *ev);
 static void ngx_http_trtc_check_schedule(ngx_http_trtc_check_target_t *t,
     ngx_msec_t delay);
@@ -94,7 +98,7 @@ ngx_module_t  ngx_http_trtc_check_module = {
     ngx_http_trtc_check_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_trtc_check_exit_process,      /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -109,11 +113,6 @@ static ngx_str_t  ngx_http_trtc_check_types[] = {
     ngx_string("wss"),
     ngx_string("stun")
 };
-
-
-/* set when the zone is ready: the same memory in every process */
-static ngx_http_trtc_check_shm_t  *ngx_http_trtc_check_sh;
-static ngx_slab_pool_t            *ngx_http_trtc_check_shpool;
 
 
 static char *
@@ -302,6 +301,12 @@ ngx_http_trtc_check(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         || ccf->type == NGX_HTTP_TRTC_CHECK_HTTPS
         || ccf->type == NGX_HTTP_TRTC_CHECK_WSS)
     {
+        if (ccf->verify && ngx_http_trtc_client_check_ca(cf, &ccf->ca)
+                           != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
         ccf->ssl = ngx_http_trtc_client_ssl(cf, &ccf->ca, ccf->verify);
         if (ccf->ssl == NULL) {
             return NGX_CONF_ERROR;
@@ -600,6 +605,7 @@ ngx_http_trtc_check_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                 }
 
                 if (k == 0) {
+                    ngx_memcpy(t[j].key, key, sizeof(key));
                     t[j].index = (n < sh->npeers) ? n : (ngx_uint_t) -1;
 
                     if (n < sh->npeers) {
@@ -632,13 +638,12 @@ ngx_http_trtc_check_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
     }
 
-    /* records of peers gone from the configuration are freed */
-
-    for (n = 0; n < sh->npeers; n++) {
-        if (sh->peers[n].used && !claimed[n]) {
-            sh->peers[n].used = 0;
-        }
-    }
+    /*
+     * Records of peers gone from the configuration stay: the old workers
+     * may still use them, and this configuration may yet fail.  A new
+     * peer takes a free record, or else one no peer of it claims; a
+     * process writes to a record only while it carries its key.
+     */
 
     sh->generation++;
 
@@ -647,8 +652,12 @@ ngx_http_trtc_check_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_free(claimed);
 
     shm_zone->data = sh;
-    ngx_http_trtc_check_sh = sh;
-    ngx_http_trtc_check_shpool = shpool;
+    cmcf->sh = sh;
+
+    for (i = 0; i < cmcf->confs.nelts; i++) {
+        cp[i]->sh = sh;
+        cp[i]->shpool = shpool;
+    }
 
     return NGX_OK;
 }
@@ -671,9 +680,7 @@ ngx_http_trtc_check_init_process(ngx_cycle_t *cycle)
     cmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_trtc_check_module);
 
-    if (cmcf == NULL || cmcf->confs.nelts == 0
-        || ngx_http_trtc_check_sh == NULL)
-    {
+    if (cmcf == NULL || cmcf->confs.nelts == 0 || cmcf->sh == NULL) {
         return NGX_OK;
     }
 
@@ -712,9 +719,16 @@ ngx_http_trtc_check_timer(ngx_event_t *ev)
     }
 
     now = ngx_current_msec;
-    rec = &ngx_http_trtc_check_sh->peers[t->index];
 
-    ngx_shmtx_lock(&ngx_http_trtc_check_shpool->mutex);
+    ngx_shmtx_lock(&t->conf->shpool->mutex);
+
+    rec = ngx_http_trtc_check_record(t);
+
+    if (rec == NULL) {
+        /* a newer configuration took the record: this one is over */
+        ngx_shmtx_unlock(&t->conf->shpool->mutex);
+        return;
+    }
 
     if (rec->owner != 0 && (ngx_msec_int_t) (now - rec->lease) < 0) {
         /* another process is probing it */
@@ -730,7 +744,7 @@ ngx_http_trtc_check_timer(ngx_event_t *ev)
         delay = 0;
     }
 
-    ngx_shmtx_unlock(&ngx_http_trtc_check_shpool->mutex);
+    ngx_shmtx_unlock(&t->conf->shpool->mutex);
 
     if (delay) {
         /* a little later than due, so the prober usually finishes first */
@@ -752,10 +766,16 @@ ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t, ngx_uint_t ok,
     ngx_http_trtc_check_peer_t  *rec;
 
     ccf = t->conf;
-    rec = &ngx_http_trtc_check_sh->peers[t->index];
     changed = 0;
 
-    ngx_shmtx_lock(&ngx_http_trtc_check_shpool->mutex);
+    ngx_shmtx_lock(&ccf->shpool->mutex);
+
+    rec = ngx_http_trtc_check_record(t);
+
+    if (rec == NULL) {
+        ngx_shmtx_unlock(&ccf->shpool->mutex);
+        return;
+    }
 
     rec->owner = 0;
     rec->checks++;
@@ -794,10 +814,10 @@ ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t, ngx_uint_t ok,
     }
 
     if (changed) {
-        (void) ngx_atomic_fetch_add(&ngx_http_trtc_check_sh->generation, 1);
+        (void) ngx_atomic_fetch_add(&ccf->sh->generation, 1);
     }
 
-    ngx_shmtx_unlock(&ngx_http_trtc_check_shpool->mutex);
+    ngx_shmtx_unlock(&ccf->shpool->mutex);
 
     if (changed) {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
@@ -809,6 +829,79 @@ ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t, ngx_uint_t ok,
     }
 
     ngx_http_trtc_check_schedule(t, ccf->interval);
+}
+
+
+/* the target's record, if it still is (under the zone's lock) */
+
+static ngx_http_trtc_check_peer_t *
+ngx_http_trtc_check_record(ngx_http_trtc_check_target_t *t)
+{
+    ngx_http_trtc_check_peer_t  *rec;
+
+    if (t->index >= t->conf->sh->npeers) {
+        return NULL;
+    }
+
+    rec = &t->conf->sh->peers[t->index];
+
+    if (!rec->used || ngx_strcmp(rec->key, t->key) != 0) {
+        return NULL;
+    }
+
+    return rec;
+}
+
+
+/* a probe in flight is closed, not left for nginx to find at exit */
+
+static void
+ngx_http_trtc_check_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                        i, j;
+    ngx_http_trtc_check_peer_t       *rec;
+    ngx_http_trtc_check_conf_t      **cp;
+    ngx_http_trtc_check_target_t     *t;
+    ngx_http_trtc_check_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_trtc_check_module);
+
+    if (cmcf == NULL || cmcf->sh == NULL) {
+        return;
+    }
+
+    cp = cmcf->confs.elts;
+
+    for (i = 0; i < cmcf->confs.nelts; i++) {
+        t = cp[i]->targets.elts;
+
+        for (j = 0; j < cp[i]->targets.nelts; j++) {
+
+            if (t[j].client.active) {
+                ngx_http_trtc_client_cancel(&t[j].client);
+            }
+
+            if (t[j].udp != NULL) {
+                ngx_close_connection(t[j].udp);
+                t[j].udp = NULL;
+            }
+
+            if (t[j].udp_timer.timer_set) {
+                ngx_del_timer(&t[j].udp_timer);
+            }
+
+            ngx_shmtx_lock(&cp[i]->shpool->mutex);
+
+            rec = ngx_http_trtc_check_record(&t[j]);
+
+            if (rec != NULL && rec->owner == ngx_pid) {
+                rec->owner = 0;
+            }
+
+            ngx_shmtx_unlock(&cp[i]->shpool->mutex);
+        }
+    }
 }
 
 
@@ -848,9 +941,7 @@ ngx_http_trtc_check_init_peer(ngx_http_request_t *r,
 
     ccf = ngx_http_conf_upstream_srv_conf(us, ngx_http_trtc_check_module);
 
-    if (ngx_http_trtc_check_sh != NULL
-        && ccf->generation != ngx_http_trtc_check_sh->generation)
-    {
+    if (ccf->sh != NULL && ccf->generation != ccf->sh->generation) {
         ngx_http_trtc_check_apply(ccf);
     }
 
@@ -868,7 +959,7 @@ ngx_http_trtc_check_apply(ngx_http_trtc_check_conf_t *ccf)
     ngx_http_upstream_rr_peers_t  *peers, *list;
     ngx_http_trtc_check_target_t  *t;
 
-    generation = ngx_http_trtc_check_sh->generation;
+    generation = ccf->sh->generation;
     peers = ccf->upstream->peer.data;
     t = ccf->targets.elts;
 
@@ -892,8 +983,7 @@ ngx_http_trtc_check_apply(ngx_http_trtc_check_conf_t *ccf)
                 continue;
             }
 
-            down = t[i].admin_down
-                   || ngx_http_trtc_check_sh->peers[t[i].index].down;
+            down = t[i].admin_down || ccf->sh->peers[t[i].index].down;
 
             if (peer->down && !down) {
                 /* a revived peer starts with a clean slate */
@@ -920,13 +1010,13 @@ ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
     ngx_http_trtc_check_conf_t    *ccf;
     ngx_http_trtc_check_target_t  *t;
 
-    if (ngx_http_trtc_check_sh == NULL || uscf->srv_conf == NULL) {
+    if (uscf->srv_conf == NULL) {
         return 1;
     }
 
     ccf = ngx_http_conf_upstream_srv_conf(uscf, ngx_http_trtc_check_module);
 
-    if (ccf == NULL || ccf->type == 0) {
+    if (ccf == NULL || ccf->type == 0 || ccf->sh == NULL) {
         return 1;
     }
 
@@ -936,8 +1026,7 @@ ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
         if (t[i].name.len == name->len
             && ngx_strncmp(t[i].name.data, name->data, name->len) == 0)
         {
-            return !t[i].admin_down
-                   && !ngx_http_trtc_check_sh->peers[t[i].index].down;
+            return !t[i].admin_down && !ccf->sh->peers[t[i].index].down;
         }
     }
 
@@ -946,9 +1035,13 @@ ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
 
 
 ngx_http_trtc_check_shm_t *
-ngx_http_trtc_check_shm(void)
+ngx_http_trtc_check_shm(ngx_http_request_t *r)
 {
-    return ngx_http_trtc_check_sh;
+    ngx_http_trtc_check_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_trtc_check_module);
+
+    return cmcf->sh;
 }
 
 

@@ -273,10 +273,15 @@ ngx_http_trtc_check_stun_read(ngx_event_t *rev)
             return;
         }
 
-        if (n == NGX_ERROR || n == 0) {
+        if (n == NGX_ERROR) {
             /* e.g. ICMP port unreachable */
             ngx_http_trtc_check_stun_finish(t, 0, "recv() failed");
             return;
+        }
+
+        if (n == 0) {
+            /* an empty datagram: not an answer */
+            continue;
         }
 
         /* anything else on the socket is ignored until the timeout */

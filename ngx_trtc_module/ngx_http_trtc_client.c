@@ -101,7 +101,9 @@ ngx_http_trtc_client_cancel(ngx_http_trtc_client_t *cl)
 static void
 ngx_http_trtc_client_timer(ngx_event_t *ev)
 {
-    ngx_http_trtc_client_t  *cl = ev->data;
+    ngx_http_trtc_client_t  *cl;
+
+    cl = ev->data;
 
     if (cl->active) {
         ngx_http_trtc_client_finish(cl, 0, "timed out");
@@ -283,7 +285,7 @@ ngx_http_trtc_client_ssl_init(ngx_http_trtc_client_t *cl, ngx_connection_t *c)
 
     /* like the proxy module: no SNI for an address (RFC 6066) */
 
-    if (name->len
+    if (name->len && name->data[0] != '['
         && ngx_inet_addr(name->data, name->len) == INADDR_NONE
 #if (NGX_HAVE_INET6)
         && ngx_inet6_addr(name->data, name->len, addr) != NGX_OK
@@ -327,10 +329,12 @@ ngx_http_trtc_client_ssl_handshake(ngx_connection_t *c)
         rc = SSL_get_verify_result(c->ssl->connection);
 
         if (rc != X509_V_OK) {
-            ngx_log_error(NGX_LOG_ERR, cl->log, 0,
+            /* the caller logs the failure: a static string says why */
+            ngx_log_error(NGX_LOG_INFO, cl->log, 0,
                           "trtc: %V: certificate verify error: (%l:%s)",
                           cl->name, rc, X509_verify_cert_error_string(rc));
-            ngx_http_trtc_client_finish(cl, 0, "certificate verify error");
+            ngx_http_trtc_client_finish(cl, 0,
+                                        X509_verify_cert_error_string(rc));
             return;
         }
 
@@ -363,7 +367,9 @@ ngx_http_trtc_client_close(ngx_http_trtc_client_t *cl)
     cl->pc.connection = NULL;
 
     if (c->ssl) {
+        /* a quiet shutdown: the SSL object is always freed at once */
         c->ssl->no_wait_shutdown = 1;
+        c->ssl->no_send_shutdown = 1;
         (void) ngx_ssl_shutdown(c);
     }
 
@@ -395,6 +401,30 @@ ngx_http_trtc_client_finish(ngx_http_trtc_client_t *cl, ngx_uint_t ok,
     /* report from the event loop, never from inside the caller */
 
     ngx_post_event(&cl->timer, &ngx_posted_events);
+}
+
+
+ngx_int_t
+ngx_http_trtc_client_check_ca(ngx_conf_t *cf, ngx_str_t *ca)
+{
+    ngx_str_t        path;
+    ngx_file_info_t  fi;
+
+    path = *ca;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_file_info(path.data, &fi) == NGX_FILE_ERROR
+        || access((char *) path.data, R_OK) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read the CA file \"%V\"", &path);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

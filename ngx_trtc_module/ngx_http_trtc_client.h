@@ -68,6 +68,9 @@ void ngx_http_trtc_client_start(ngx_http_trtc_client_t *cl);
 /* stops an exchange without calling the handler */
 void ngx_http_trtc_client_cancel(ngx_http_trtc_client_t *cl);
 
+/* an nginx -t error naming the directive when the CA file is unreadable */
+ngx_int_t ngx_http_trtc_client_check_ca(ngx_conf_t *cf, ngx_str_t *ca);
+
 /* a client TLS context; ca is needed when verify is on */
 ngx_ssl_t *ngx_http_trtc_client_ssl(ngx_conf_t *cf, ngx_str_t *ca,
     ngx_uint_t verify);

@@ -54,24 +54,26 @@ typedef struct {
 } ngx_http_trtc_proxy_counters_t;
 
 
-void ngx_http_trtc_proxy_session_done(void *data);
+/* the counters of the request's configuration, or NULL */
+ngx_http_trtc_proxy_counters_t *ngx_http_trtc_proxy_get_counters(
+    ngx_http_request_t *r);
 
 char *ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_trtc_spool_init_conf(ngx_conf_t *cf,
     ngx_http_trtc_proxy_loc_t *plcf, ngx_uint_t index);
 ngx_int_t ngx_http_trtc_spool_response(ngx_http_request_t *r,
-    ngx_http_trtc_proxy_loc_t *plcf);
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc);
 ngx_int_t ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
-    ngx_array_t *spools);
+    ngx_array_t *spools, ngx_http_trtc_proxy_counters_t *counters);
+void ngx_http_trtc_spool_exit_process(ngx_array_t *spools);
 ngx_int_t ngx_http_trtc_spool_init_process(ngx_cycle_t *cycle,
     ngx_array_t *passes);
 ngx_str_t *ngx_http_trtc_spool_where(ngx_http_trtc_proxy_loc_t *plcf,
     ngx_uint_t *line);
 
 
-extern ngx_module_t                     ngx_http_trtc_proxy_module;
-extern ngx_http_trtc_proxy_counters_t  *ngx_http_trtc_proxy_counters;
+extern ngx_module_t  ngx_http_trtc_proxy_module;
 
 
 #endif /* _NGX_HTTP_TRTC_PROXY_H_INCLUDED_ */

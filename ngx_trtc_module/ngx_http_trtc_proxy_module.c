@@ -10,6 +10,7 @@
 
 #include "ngx_http_trtc_module.h"
 #include "ngx_http_trtc_apply.h"
+#include "ngx_http_trtc_client.h"
 #include "ngx_http_trtc_proxy.h"
 
 
@@ -35,6 +36,10 @@ typedef struct {
     ngx_array_t                 spools;     /* ngx_http_trtc_proxy_loc_t * */
     ngx_shm_zone_t             *shm_zone;
     ngx_cycle_t                *cycle;
+
+    /* in this cycle's zone: never a global, which a reload would leave
+       pointing into an unmapped zone */
+    ngx_http_trtc_proxy_counters_t  *counters;
 } ngx_http_trtc_proxy_main_conf_t;
 
 
@@ -54,6 +59,8 @@ static char *ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_trtc_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_trtc_proxy_init_process(ngx_cycle_t *cycle);
+static void ngx_http_trtc_proxy_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_trtc_proxy_session_done(void *data);
 static char *ngx_http_trtc_pass_apply(ngx_conf_t *cf,
     ngx_http_trtc_proxy_loc_t *plcf, ngx_str_t *url, ngx_str_t *ca,
     ngx_flag_t verify, ngx_str_t *timeout, ngx_str_t *max_body);
@@ -124,7 +131,7 @@ ngx_module_t  ngx_http_trtc_proxy_module = {
     ngx_http_trtc_proxy_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_trtc_proxy_exit_process,      /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -146,16 +153,13 @@ static ngx_http_variable_t  ngx_http_trtc_proxy_vars[] = {
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
-/* the counters of every worker, for the status page */
-ngx_http_trtc_proxy_counters_t  *ngx_http_trtc_proxy_counters;
-
-
 static char *
 ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_trtc_proxy_loc_t *plcf = conf;
 
     ngx_str_t                        *value, url, ca, timeout, max_body;
+    ngx_str_t                         name;
     ngx_uint_t                        i, kind;
     ngx_flag_t                        verify;
     ngx_http_trtc_proxy_loc_t       **pass;
@@ -238,6 +242,12 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (verify && ngx_strncasecmp(url.data, (u_char *) "https://", 8) == 0
+        && ngx_http_trtc_client_check_ca(cf, &ca) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (ngx_http_script_variables_count(&url) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "variables are not supported in the URL of "
@@ -275,7 +285,7 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *pass = plcf;
 
     if (pmcf->shm_zone == NULL) {
-        ngx_str_t  name = ngx_string("trtc_proxy");
+        ngx_str_set(&name, "trtc_proxy");
 
         pmcf->shm_zone = ngx_shared_memory_add(cf, &name, 4 * ngx_pagesize,
                                                &ngx_http_trtc_proxy_module);
@@ -572,12 +582,12 @@ ngx_http_trtc_proxy_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     shm_zone->data = counters;
-    ngx_http_trtc_proxy_counters = counters;
+    pmcf->counters = counters;
 
     /* the whole configuration is read now, the workers' user included */
 
     return ngx_http_trtc_spool_init_zone(pmcf->cycle, shm_zone->shm.log,
-                                         &pmcf->spools);
+                                         &pmcf->spools, counters);
 }
 
 
@@ -628,21 +638,21 @@ ngx_http_trtc_upstream_host_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t         *cln;
-    ngx_http_trtc_proxy_ctx_t  *ctx;
-    ngx_http_trtc_proxy_loc_t  *plcf;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_trtc_proxy_ctx_t       *ctx;
+    ngx_http_trtc_proxy_loc_t       *plcf;
+    ngx_http_trtc_proxy_counters_t  *pc;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_proxy_module);
+    pc = ngx_http_trtc_proxy_get_counters(r);
 
-    if (plcf->kind == NGX_HTTP_TRTC_NONE || r != r->main
-        || ngx_http_trtc_proxy_counters == NULL)
-    {
+    if (plcf->kind == NGX_HTTP_TRTC_NONE || r != r->main || pc == NULL) {
         return ngx_http_next_header_filter(r);
     }
 
     if (plcf->kind == NGX_HTTP_TRTC_LOGGER) {
         if (plcf->spool != NULL
-            && ngx_http_trtc_spool_response(r, plcf) == NGX_OK)
+            && ngx_http_trtc_spool_response(r, plcf, pc) == NGX_OK)
         {
             ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_trtc_proxy_ctx_t));
             if (ctx == NULL) {
@@ -657,10 +667,8 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
     }
 
     if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS) {
-        (void) ngx_atomic_fetch_add(
-                   &ngx_http_trtc_proxy_counters->signaling_open, 1);
-        (void) ngx_atomic_fetch_add(
-                   &ngx_http_trtc_proxy_counters->signaling_total, 1);
+        (void) ngx_atomic_fetch_add(&pc->signaling_open, 1);
+        (void) ngx_atomic_fetch_add(&pc->signaling_total, 1);
 
         /* the session ends with the request, whatever ends it */
 
@@ -670,7 +678,7 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
         }
 
         cln->handler = ngx_http_trtc_proxy_session_done;
-        cln->data = NULL;
+        cln->data = pc;
 
     } else if (r->headers_in.upgrade != NULL && r->upstream != NULL
                && r->upstream->headers_in.status_n != 0)
@@ -686,25 +694,37 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
 }
 
 
-void
+static void
 ngx_http_trtc_proxy_session_done(void *data)
 {
-    (void) ngx_atomic_fetch_add(
-               &ngx_http_trtc_proxy_counters->signaling_open, -1);
+    ngx_http_trtc_proxy_counters_t  *pc = data;
+
+    (void) ngx_atomic_fetch_add(&pc->signaling_open, -1);
+}
+
+
+ngx_http_trtc_proxy_counters_t *
+ngx_http_trtc_proxy_get_counters(ngx_http_request_t *r)
+{
+    ngx_http_trtc_proxy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_trtc_proxy_module);
+
+    return pmcf->counters;
 }
 
 
 static ngx_int_t
 ngx_http_trtc_proxy_log_handler(ngx_http_request_t *r)
 {
-    ngx_http_upstream_t        *u;
-    ngx_http_trtc_proxy_loc_t  *plcf;
+    ngx_http_upstream_t             *u;
+    ngx_http_trtc_proxy_loc_t       *plcf;
+    ngx_http_trtc_proxy_counters_t  *pc;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_proxy_module);
+    pc = ngx_http_trtc_proxy_get_counters(r);
 
-    if (plcf->kind == NGX_HTTP_TRTC_NONE
-        || ngx_http_trtc_proxy_counters == NULL)
-    {
+    if (plcf->kind == NGX_HTTP_TRTC_NONE || pc == NULL) {
         return NGX_OK;
     }
 
@@ -714,20 +734,18 @@ ngx_http_trtc_proxy_log_handler(ngx_http_request_t *r)
         if (u != NULL && r->headers_out.status < 500
             && ngx_http_get_module_ctx(r, ngx_http_trtc_proxy_module) == NULL)
         {
-            (void) ngx_atomic_fetch_add(
-                       &ngx_http_trtc_proxy_counters->uploads_proxied, 1);
+            (void) ngx_atomic_fetch_add(&pc->uploads_proxied, 1);
         }
 
         return NGX_OK;
     }
 
     if (u != NULL && u->state != NULL) {
-        (void) ngx_atomic_fetch_add(
-                   &ngx_http_trtc_proxy_counters->signaling_bytes_up,
-                   (ngx_atomic_int_t) u->state->bytes_sent);
-        (void) ngx_atomic_fetch_add(
-                   &ngx_http_trtc_proxy_counters->signaling_bytes_down,
-                   (ngx_atomic_int_t) u->state->bytes_received);
+        (void) ngx_atomic_fetch_add(&pc->signaling_bytes_up,
+                                    (ngx_atomic_int_t) u->state->bytes_sent);
+        (void) ngx_atomic_fetch_add(&pc->signaling_bytes_down,
+                                    (ngx_atomic_int_t)
+                                    u->state->bytes_received);
     }
 
     return NGX_OK;
@@ -878,6 +896,20 @@ ngx_http_trtc_proxy_init_process(ngx_cycle_t *cycle)
     }
 
     return ngx_http_trtc_spool_init_process(cycle, &pmcf->spools);
+}
+
+
+static void
+ngx_http_trtc_proxy_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_trtc_proxy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_trtc_proxy_module);
+
+    if (pmcf != NULL) {
+        ngx_http_trtc_spool_exit_process(&pmcf->spools);
+    }
 }
 
 

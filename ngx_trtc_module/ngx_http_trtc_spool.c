@@ -41,6 +41,7 @@ struct ngx_http_trtc_spool_s {
     ngx_http_trtc_proxy_loc_t  *plcf;
     ngx_str_t                   file;            /* of the directive */
     ngx_uint_t                  line;
+    ngx_http_trtc_proxy_counters_t  *counters;   /* this cycle's zone */
 
     /* the replayer, in one worker */
     ngx_event_t                 tick;
@@ -71,6 +72,8 @@ static ngx_int_t ngx_http_trtc_spool_peer(ngx_http_trtc_spool_t *sp);
 static void ngx_http_trtc_spool_replayed(ngx_http_trtc_client_t *cl);
 static void ngx_http_trtc_spool_schedule(ngx_http_trtc_spool_t *sp,
     ngx_msec_t delay);
+static void ngx_http_trtc_spool_quarantine(ngx_http_trtc_spool_t *sp,
+    const char *why);
 
 
 static ngx_uint_t  ngx_http_trtc_spool_seq;
@@ -123,6 +126,17 @@ ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (ngx_conf_full_name(cf->cycle, &sp->dir, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* room for "/.bad-" and a file name in every path built from it */
+
+    if (sp->dir.len + sizeof("/.bad-") + NGX_HTTP_TRTC_SPOOL_NAME_LEN
+        > NGX_MAX_PATH)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "trtc_logger_spool directory \"%V\" is too long",
+                           &sp->dir);
         return NGX_CONF_ERROR;
     }
 
@@ -212,7 +226,7 @@ ngx_http_trtc_spool_writable(ngx_cycle_t *cycle, ngx_str_t *dir)
 
 ngx_int_t
 ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
-    ngx_array_t *spools)
+    ngx_array_t *spools, ngx_http_trtc_proxy_counters_t *counters)
 {
     ngx_uint_t                   i, j;
     ngx_http_trtc_spool_t       *sp, *other;
@@ -252,6 +266,7 @@ ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
         /* what earlier runs left counts against max_size at once */
 
         sp->log = log;
+        sp->counters = counters;
         (void) ngx_http_trtc_spool_scan(sp);
     }
 
@@ -312,7 +327,7 @@ ngx_http_trtc_spool_init_conf(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf,
 
 ngx_int_t
 ngx_http_trtc_spool_response(ngx_http_request_t *r,
-    ngx_http_trtc_proxy_loc_t *plcf)
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc)
 {
     off_t                   size, file_pos;
     ngx_buf_t              *b;
@@ -329,6 +344,14 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
 
     if (u == NULL || u->request_bufs == NULL || status < 500
         || !(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT)))
+    {
+        return NGX_DECLINED;
+    }
+
+    /* only a whole body can be replayed (proxy_request_buffering off) */
+
+    if (r->request_body_no_buffering || r->request_body == NULL
+        || r->request_body->rest)
     {
         return NGX_DECLINED;
     }
@@ -350,7 +373,7 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
         }
     }
 
-    bytes = &ngx_http_trtc_proxy_counters->spool_bytes[sp->index];
+    bytes = &pc->spool_bytes[sp->index];
 
     if ((off_t) *bytes + size > sp->max_size) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -365,10 +388,8 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
     }
 
     (void) ngx_atomic_fetch_add(bytes, size);
-    (void) ngx_atomic_fetch_add(
-               &ngx_http_trtc_proxy_counters->spool_files[sp->index], 1);
-    (void) ngx_atomic_fetch_add(
-               &ngx_http_trtc_proxy_counters->uploads_spooled, 1);
+    (void) ngx_atomic_fetch_add(&pc->spool_files[sp->index], 1);
+    (void) ngx_atomic_fetch_add(&pc->uploads_spooled, 1);
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "trtc logger: upstream failed (%ui), upload of %O bytes "
@@ -380,8 +401,7 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
 
 refuse:
 
-    (void) ngx_atomic_fetch_add(
-               &ngx_http_trtc_proxy_counters->uploads_refused, 1);
+    (void) ngx_atomic_fetch_add(&pc->uploads_refused, 1);
 
     ngx_http_trtc_spool_rewrite(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                 "Retry-After", "30");
@@ -449,6 +469,13 @@ ngx_http_trtc_spool_write(ngx_http_request_t *r, ngx_http_trtc_spool_t *sp,
 
     n = ngx_write_fd(fd, buf, size);
     err = ngx_errno;
+
+    /* on disk before it has a name the replayer takes */
+
+    if (n == size && fsync(fd) == -1) {
+        err = ngx_errno;
+        n = -1;
+    }
 
     if (ngx_close_file(fd) == NGX_FILE_ERROR) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_errno,
@@ -553,12 +580,12 @@ ngx_http_trtc_spool_init_process(ngx_cycle_t *cycle, ngx_array_t *passes)
 static void
 ngx_http_trtc_spool_tick(ngx_event_t *ev)
 {
-    ssize_t                 n;
-    ngx_fd_t                fd;
-    ngx_str_t               path;
-    ngx_file_info_t         fi;
-    ngx_http_trtc_spool_t  *sp;
-    ngx_http_trtc_client_t *cl;
+    ssize_t                  n;
+    ngx_fd_t                 fd;
+    ngx_str_t                path;
+    ngx_file_info_t          fi;
+    ngx_http_trtc_spool_t   *sp;
+    ngx_http_trtc_client_t  *cl;
 
     sp = ev->data;
 
@@ -594,13 +621,17 @@ ngx_http_trtc_spool_tick(ngx_event_t *ev)
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_ERR, sp->log, ngx_errno,
                       ngx_open_file_n " \"%V\" failed", &path);
+        ngx_http_trtc_spool_quarantine(sp, "cannot be opened");
         goto failed;
     }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || (sp->file_size = ngx_file_size(&fi)) > sp->max_size)
+        || (sp->file_size = ngx_file_size(&fi)) > sp->max_size
+        || sp->file_size == 0)
     {
-        ngx_close_file(fd);
+        (void) ngx_close_file(fd);
+        ngx_http_trtc_spool_quarantine(sp, "is empty or larger than "
+                                           "max_size");
         goto failed;
     }
 
@@ -608,14 +639,15 @@ ngx_http_trtc_spool_tick(ngx_event_t *ev)
 
     cl->request.data = ngx_pnalloc(sp->pool, (size_t) sp->file_size + 1);
     if (cl->request.data == NULL) {
-        ngx_close_file(fd);
+        (void) ngx_close_file(fd);
         goto failed;
     }
 
     n = ngx_read_fd(fd, cl->request.data, (size_t) sp->file_size);
-    ngx_close_file(fd);
+    (void) ngx_close_file(fd);
 
     if (n != sp->file_size) {
+        ngx_http_trtc_spool_quarantine(sp, "cannot be read");
         goto failed;
     }
 
@@ -703,8 +735,10 @@ ngx_http_trtc_spool_scan(ngx_http_trtc_spool_t *sp)
 
     (void) ngx_close_dir(&dir);
 
-    ngx_http_trtc_proxy_counters->spool_bytes[sp->index] = bytes;
-    ngx_http_trtc_proxy_counters->spool_files[sp->index] = files;
+    if (sp->counters != NULL) {
+        sp->counters->spool_bytes[sp->index] = bytes;
+        sp->counters->spool_files[sp->index] = files;
+    }
 
     return files ? NGX_OK : NGX_DECLINED;
 }
@@ -713,7 +747,7 @@ ngx_http_trtc_spool_scan(ngx_http_trtc_spool_t *sp)
 static ngx_int_t
 ngx_http_trtc_spool_peer(ngx_http_trtc_spool_t *sp)
 {
-    ngx_uint_t                     i, n;
+    ngx_uint_t                     i, k, n;
     ngx_http_upstream_rr_peer_t   *peer;
     ngx_http_upstream_rr_peers_t  *peers;
 
@@ -734,8 +768,6 @@ ngx_http_trtc_spool_peer(ngx_http_trtc_spool_t *sp)
     /* round robin over the primary peers that are not down */
 
     for (i = 0; i < n; i++) {
-        ngx_uint_t  k;
-
         k = (sp->next_peer + i) % n;
 
         for (peer = peers->peer; k && peer; k--) {
@@ -809,8 +841,7 @@ ngx_http_trtc_spool_replayed(ngx_http_trtc_client_t *cl)
                       "\"%s\", removed", &sp->peer_name, status, sp->name);
 
     } else {
-        (void) ngx_atomic_fetch_add(
-                   &ngx_http_trtc_proxy_counters->uploads_replayed, 1);
+        (void) ngx_atomic_fetch_add(&sp->counters->uploads_replayed, 1);
 
         ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
                       "trtc logger: spooled \"%s\" replayed to %V (%ui)",
@@ -819,7 +850,9 @@ ngx_http_trtc_spool_replayed(ngx_http_trtc_client_t *cl)
 
     ngx_sprintf(path, "%V/%s%Z", &sp->dir, sp->name);
 
-    if (ngx_delete_file(path) == NGX_FILE_ERROR) {
+    /* ENOENT: a previous generation's replayer already removed it */
+
+    if (ngx_delete_file(path) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT) {
         ngx_log_error(NGX_LOG_CRIT, sp->log, ngx_errno,
                       ngx_delete_file_n " \"%s\" failed", path);
         ngx_http_trtc_spool_schedule(sp, NGX_HTTP_TRTC_SPOOL_BACKOFF);
@@ -830,6 +863,60 @@ ngx_http_trtc_spool_replayed(ngx_http_trtc_client_t *cl)
 
     /* the next one at once */
     ngx_http_trtc_spool_schedule(sp, 1);
+}
+
+
+/*
+ * A file that can never be replayed is set aside as ".bad-NAME" (the scan
+ * skips dot files) instead of holding up every upload behind it.
+ */
+
+static void
+ngx_http_trtc_spool_quarantine(ngx_http_trtc_spool_t *sp, const char *why)
+{
+    u_char  from[NGX_MAX_PATH], to[NGX_MAX_PATH];
+
+    ngx_sprintf(from, "%V/%s%Z", &sp->dir, sp->name);
+    ngx_sprintf(to, "%V/.bad-%s%Z", &sp->dir, sp->name);
+
+    ngx_log_error(NGX_LOG_ERR, sp->log, 0,
+                  "trtc logger: spooled \"%s\" %s, set aside as \".bad-%s\"",
+                  sp->name, why, sp->name);
+
+    if (ngx_rename_file(from, to) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, sp->log, ngx_errno,
+                      ngx_rename_file_n " \"%s\" to \"%s\" failed", from, to);
+    }
+}
+
+
+void
+ngx_http_trtc_spool_exit_process(ngx_array_t *spools)
+{
+    ngx_uint_t                   i;
+    ngx_http_trtc_spool_t       *sp;
+    ngx_http_trtc_proxy_loc_t  **plcf;
+
+    plcf = spools->elts;
+
+    for (i = 0; i < spools->nelts; i++) {
+        sp = plcf[i]->spool;
+
+        if (sp == NULL) {
+            continue;
+        }
+
+        /* a replay in flight is closed; its file stays for the next */
+
+        if (sp->client.active) {
+            ngx_http_trtc_client_cancel(&sp->client);
+        }
+
+        if (sp->pool != NULL) {
+            ngx_destroy_pool(sp->pool);
+            sp->pool = NULL;
+        }
+    }
 }
 
 

@@ -163,7 +163,7 @@ ngx_http_trtc_status_handler(ngx_http_request_t *r)
     }
 
     confs = ngx_http_trtc_check_confs(r);
-    sh = ngx_http_trtc_check_shm();
+    sh = ngx_http_trtc_check_shm(r);
 
     ngx_http_trtc_status_snapshot(r, &sc);
 
@@ -230,7 +230,7 @@ ngx_http_trtc_status_snapshot(ngx_http_request_t *r,
 
     ngx_memzero(sc, sizeof(ngx_http_trtc_status_counters_t));
 
-    pc = ngx_http_trtc_proxy_counters;
+    pc = ngx_http_trtc_proxy_get_counters(r);
 
     if (pc != NULL) {
         sc->values[0] = pc->signaling_open;
