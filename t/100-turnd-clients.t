@@ -92,7 +92,7 @@ uclient_ok('tcp, client to client', $srv, @user, '-t', '-y');
 }
 
 ok($srv->alive, 'server still running');
-$srv->stop;
+$srv->stop_ok;
 
 
 # --- TURN REST API credentials (use-auth-secret) -------------------------
@@ -111,7 +111,7 @@ uclient_ok('tcp, REST credentials', $srv, '-W', 'rest-secret-1',
            '-u', 'alice', '-t');
 
 ok($srv->alive, 'server still running');
-$srv->stop;
+$srv->stop_ok;
 
 ok($peer->alive, 'turnutils_peer still running')
     or diag($peer->output);

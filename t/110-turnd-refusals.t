@@ -239,7 +239,7 @@ for my $proto ('udp', 'tcp') {
     good_allocation($srv, 'after garbage (tcp)', proto => 'tcp');
 }
 
-$srv->stop;
+$srv->stop_ok;
 
 
 # --- 2. default peer filter: loopback denied, special ranges denied ------
@@ -300,7 +300,7 @@ EOF
     is(code($c->refresh(0)), 200, 'Refresh 0 ends the allocation');
 }
 
-$srv->stop;
+$srv->stop_ok;
 
 
 # --- 3. quotas ------------------------------------------------------------
@@ -345,7 +345,7 @@ EOF
     $_->refresh(0) for $a2, $c;
 }
 
-$srv->stop;
+$srv->stop_ok;
 
 
 # --- 4. TURN REST API credentials (use-auth-secret) ----------------------
@@ -374,6 +374,6 @@ EOF
     $c->refresh(0);
 }
 
-$srv->stop;
+$srv->stop_ok;
 
 done_testing;

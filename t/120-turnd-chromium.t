@@ -323,6 +323,6 @@ for my $transport ('udp', 'tcp') {
 }
 
 ok($srv->alive, 'server still running');
-$srv->stop;
+$srv->stop_ok;
 
 done_testing;

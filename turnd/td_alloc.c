@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 
 #include "td_log.h"
 #include "td_relay.h"
@@ -58,13 +57,10 @@ typedef struct {
 static uint32_t td_key5_hash(const td_ep_t *client, const td_ep_t *local);
 static uint32_t td_keyep_hash(const td_alloc_t *a, const td_ep_t *ep);
 static uint32_t td_keynum_hash(const td_alloc_t *a, uint16_t number);
-static void td_htable_grow(td_htable_t *t);
 static void td_perm_free(td_perm_t *p);
 static void td_chan_free(td_chan_t *c);
 static td_quota_t **td_quota_slot(const char *user, size_t len);
 
-
-static uint32_t            td_hash_seed;
 
 static pthread_mutex_t     td_quota_mutex = PTHREAD_MUTEX_INITIALIZER;
 static td_quota_t         *td_quota_users[TD_QUOTA_BUCKETS];
@@ -76,11 +72,7 @@ static unsigned            td_quota_total;
 int
 td_alloc_global_init(unsigned user_quota, unsigned total_quota)
 {
-    /* a random seed: keys from the network cannot aim at one bucket */
-    if (getrandom(&td_hash_seed, sizeof(td_hash_seed), 0)
-        != (ssize_t) sizeof(td_hash_seed))
-    {
-        td_log(TD_LOG_ERR, "getrandom() failed: %s", strerror(errno));
+    if (td_hash_init() != 0) {
         return -1;
     }
 
@@ -249,72 +241,6 @@ td_alloc_thread_cleanup(td_thread_t *thr)
 }
 
 
-void
-td_ep_set(td_ep_t *ep, const struct sockaddr *sa, int with_port)
-{
-    const struct sockaddr_in   *sin;
-    const struct sockaddr_in6  *sin6;
-
-    memset(ep, 0, sizeof(td_ep_t));
-
-    if (sa->sa_family == AF_INET) {
-        sin = (const struct sockaddr_in *) sa;
-        ep->family = 4;
-        ep->port = with_port ? sin->sin_port : 0;
-        memcpy(ep->addr, &sin->sin_addr, 4);
-
-    } else if (sa->sa_family == AF_INET6) {
-        sin6 = (const struct sockaddr_in6 *) sa;
-        ep->family = 6;
-        ep->port = with_port ? sin6->sin6_port : 0;
-        memcpy(ep->addr, &sin6->sin6_addr, 16);
-    }
-}
-
-
-/* MurmurHash3's 32-bit mixing, seeded per process */
-
-uint32_t
-td_hash(const void *key, size_t len)
-{
-    size_t          i;
-    uint32_t        h, k;
-    const uint8_t  *p;
-
-    p = key;
-    h = td_hash_seed ^ (uint32_t) len;
-
-    for (i = 0; i + 4 <= len; i += 4) {
-        memcpy(&k, p + i, 4);
-        k *= 0xcc9e2d51;
-        k = (k << 15) | (k >> 17);
-        k *= 0x1b873593;
-        h ^= k;
-        h = (h << 13) | (h >> 19);
-        h = h * 5 + 0xe6546b64;
-    }
-
-    k = 0;
-
-    for ( /* void */ ; i < len; i++) {
-        k = (k << 8) | p[i];
-    }
-
-    k *= 0xcc9e2d51;
-    k = (k << 15) | (k >> 17);
-    k *= 0x1b873593;
-    h ^= k;
-
-    h ^= h >> 16;
-    h *= 0x85ebca6b;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35;
-    h ^= h >> 16;
-
-    return h;
-}
-
-
 static uint32_t
 td_key5_hash(const td_ep_t *client, const td_ep_t *local)
 {
@@ -351,203 +277,6 @@ td_keynum_hash(const td_alloc_t *a, uint16_t number)
     k.number = number;
 
     return td_hash(&k, sizeof(k));
-}
-
-
-int
-td_htable_init(td_htable_t *t, size_t size)
-{
-    t->buckets = calloc(size, sizeof(td_hnode_t *));
-    if (t->buckets == NULL) {
-        return -1;
-    }
-
-    t->mask = (uint32_t) size - 1;
-    t->count = 0;
-
-    return 0;
-}
-
-
-void
-td_htable_free(td_htable_t *t)
-{
-    free(t->buckets);
-    t->buckets = NULL;
-    t->count = 0;
-}
-
-
-void
-td_htable_insert(td_htable_t *t, td_hnode_t *n, uint32_t hash)
-{
-    td_hnode_t  **b;
-
-    if (t->count > t->mask) {
-        td_htable_grow(t);
-    }
-
-    n->hash = hash;
-    b = &t->buckets[hash & t->mask];
-    n->next = *b;
-    *b = n;
-    t->count++;
-}
-
-
-void
-td_htable_remove(td_htable_t *t, td_hnode_t *n)
-{
-    td_hnode_t  **np;
-
-    for (np = &t->buckets[n->hash & t->mask]; *np != NULL;
-         np = &(*np)->next)
-    {
-        if (*np == n) {
-            *np = n->next;
-            n->next = NULL;
-            t->count--;
-            return;
-        }
-    }
-}
-
-
-/* doubles the table; when memory is short it stays as it is (slower) */
-
-static void
-td_htable_grow(td_htable_t *t)
-{
-    size_t        i, size;
-    td_hnode_t   *n, *next, **nb;
-
-    size = ((size_t) t->mask + 1) * 2;
-
-    if (size > 0x40000000) {
-        return;
-    }
-
-    nb = calloc(size, sizeof(td_hnode_t *));
-    if (nb == NULL) {
-        return;
-    }
-
-    for (i = 0; i <= t->mask; i++) {
-        for (n = t->buckets[i]; n != NULL; n = next) {
-            next = n->next;
-            n->next = nb[n->hash & (size - 1)];
-            nb[n->hash & (size - 1)] = n;
-        }
-    }
-
-    free(t->buckets);
-    t->buckets = nb;
-    t->mask = (uint32_t) size - 1;
-}
-
-
-void
-td_wheel_init(td_wheel_t *w, time_t now)
-{
-    size_t  i;
-
-    for (i = 0; i < TD_WHEEL_SLOTS; i++) {
-        w->slots[i].next = &w->slots[i];
-        w->slots[i].prev = &w->slots[i];
-        w->slots[i].kind = 0;
-    }
-
-    w->last = now;
-}
-
-
-void
-td_timer_set(td_wheel_t *w, td_timer_t *t, time_t expires)
-{
-    time_t       slot;
-    td_timer_t  *head;
-
-    td_timer_del(t);
-
-    t->expires = expires;
-
-    /* a time already passed fires at the next tick */
-    slot = (expires > w->last) ? expires : w->last + 1;
-    head = &w->slots[slot % TD_WHEEL_SLOTS];
-
-    t->next = head->next;
-    t->prev = head;
-    head->next->prev = t;
-    head->next = t;
-}
-
-
-void
-td_timer_del(td_timer_t *t)
-{
-    if (t->next == NULL) {
-        return;
-    }
-
-    t->prev->next = t->next;
-    t->next->prev = t->prev;
-    t->next = NULL;
-    t->prev = NULL;
-}
-
-
-void
-td_wheel_run(td_wheel_t *w, time_t now,
-    void (*handler)(td_thread_t *thr, td_timer_t *t), td_thread_t *thr)
-{
-    time_t       s, n, i;
-    td_timer_t   due, *t, *next, *head;
-
-    if (now <= w->last) {
-        return;
-    }
-
-    n = now - w->last;
-    if (n > TD_WHEEL_SLOTS) {
-        n = TD_WHEEL_SLOTS;
-    }
-
-    for (i = 1; i <= n; i++) {
-        s = w->last + i;
-        head = &w->slots[s % TD_WHEEL_SLOTS];
-
-        /*
-         * Due timers move to a list of their own first: a handler may
-         * delete other timers (an allocation its permissions), which
-         * unlinks them from wherever they are.
-         */
-        due.next = &due;
-        due.prev = &due;
-
-        for (t = head->next; t != head; t = next) {
-            next = t->next;
-
-            if (t->expires > now) {
-                continue;
-            }
-
-            t->prev->next = t->next;
-            t->next->prev = t->prev;
-
-            t->next = due.next;
-            t->prev = &due;
-            due.next->prev = t;
-            due.next = t;
-        }
-
-        while (due.next != &due) {
-            t = due.next;
-            td_timer_del(t);
-            handler(thr, t);
-        }
-    }
-
-    w->last = now;
 }
 
 
@@ -673,7 +402,9 @@ td_alloc_refresh(td_alloc_t *a, unsigned lifetime)
 {
     a->lifetime = lifetime;
     a->expires = a->thr->now + lifetime;
-    td_timer_set(&a->thr->wheel, &a->timer, a->expires);
+
+    /* now is whole seconds: one more, so it never expires early */
+    td_timer_set(&a->thr->wheel, &a->timer, a->expires + 1);
 }
 
 
@@ -825,7 +556,7 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
     }
 
     td_timer_set(&thr->wheel, &p->timer,
-                 thr->now + thr->conf->permission_lifetime);
+                 thr->now + thr->conf->permission_lifetime + 1);
 
     return p;
 }
@@ -970,7 +701,7 @@ td_chan_bind(td_alloc_t *a, uint16_t number, const struct sockaddr *peer,
     c->perm = p;
 
     td_timer_set(&thr->wheel, &c->timer,
-                 thr->now + thr->conf->channel_lifetime);
+                 thr->now + thr->conf->channel_lifetime + 1);
 
     return c;
 }
@@ -1000,9 +731,11 @@ td_chan_free(td_chan_t *c)
 
 
 void
-td_alloc_timer(td_thread_t *thr, td_timer_t *t)
+td_alloc_timer(void *data, td_timer_t *t)
 {
-    (void) thr;
+    td_thread_t  *thr;
+
+    thr = data;
 
     switch (t->kind) {
 

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "td_table.h"
+
 
 typedef struct td_thread_s   td_thread_t;
 typedef struct td_conn_s     td_conn_t;
@@ -52,16 +54,6 @@ typedef struct {
 } td_ev_t;
 
 
-/* an address as a hash key: fixed size, no padding left unset */
-
-typedef struct {
-    uint8_t                   family;        /* 4 or 6 */
-    uint8_t                   pad;
-    uint16_t                  port;          /* network order */
-    uint8_t                   addr[16];
-} td_ep_t;
-
-
 /* who sent a request and how to answer: one per UDP 5-tuple or TCP conn */
 
 typedef struct {
@@ -76,44 +68,12 @@ typedef struct {
 } td_client_t;
 
 
-/* intrusive hash tables */
-
-typedef struct td_hnode_s  td_hnode_t;
-
-struct td_hnode_s {
-    td_hnode_t               *next;
-    uint32_t                  hash;
-};
-
-typedef struct {
-    td_hnode_t              **buckets;
-    uint32_t                  mask;
-    size_t                    count;
-} td_htable_t;
-
-
-/* timers: a wheel of one-second slots, doubly linked for O(1) removal */
-
-#define TD_WHEEL_SLOTS     1024
+/* what a timer on the wheel (td_table.h) belongs to */
 
 #define TD_TIMER_ALLOC     1
 #define TD_TIMER_PERM      2
 #define TD_TIMER_CHAN      3
 #define TD_TIMER_CONN      4
-
-typedef struct td_timer_s  td_timer_t;
-
-struct td_timer_s {
-    td_timer_t               *prev;
-    td_timer_t               *next;
-    time_t                    expires;       /* monotonic seconds */
-    int                       kind;
-};
-
-typedef struct {
-    td_timer_t                slots[TD_WHEEL_SLOTS];    /* list heads */
-    time_t                    last;          /* last second processed */
-} td_wheel_t;
 
 
 typedef struct td_perm_s  td_perm_t;
@@ -195,22 +155,6 @@ unsigned td_alloc_total(void);
 int td_alloc_thread_init(td_thread_t *thr);
 void td_alloc_thread_cleanup(td_thread_t *thr);
 
-void td_ep_set(td_ep_t *ep, const struct sockaddr *sa, int with_port);
-uint32_t td_hash(const void *key, size_t len);
-
-int td_htable_init(td_htable_t *t, size_t size);
-void td_htable_free(td_htable_t *t);
-void td_htable_insert(td_htable_t *t, td_hnode_t *n, uint32_t hash);
-void td_htable_remove(td_htable_t *t, td_hnode_t *n);
-
-void td_wheel_init(td_wheel_t *w, time_t now);
-void td_timer_set(td_wheel_t *w, td_timer_t *t, time_t expires);
-void td_timer_del(td_timer_t *t);
-/* fires every timer due at now; the callback may delete other timers */
-void td_wheel_run(td_wheel_t *w, time_t now,
-    void (*handler)(td_thread_t *thr, td_timer_t *t), td_thread_t *thr);
-
-
 /*
  * The allocation of a client: through its TCP connection, or the 5-tuple
  * table for UDP.  NULL when none.
@@ -249,8 +193,8 @@ td_chan_t *td_chan_find_peer(td_alloc_t *a, const td_ep_t *peer);
 td_chan_t *td_chan_bind(td_alloc_t *a, uint16_t number,
     const struct sockaddr *peer, socklen_t peerlen);
 
-/* a timer is due (called from the wheel) */
-void td_alloc_timer(td_thread_t *thr, td_timer_t *t);
+/* a timer is due (called from the wheel with the thread as data) */
+void td_alloc_timer(void *data, td_timer_t *t);
 
 /* "udp 1.2.3.4:5" for logs */
 char *td_client_str(const td_client_t *cl, char *buf, size_t len);

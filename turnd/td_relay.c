@@ -288,6 +288,8 @@ td_relay_from_interfaces(void)
 static void
 td_relay_map(const td_conf_t *conf)
 {
+    int                   found;
+    char                  buf[64];
     size_t                i, j;
     const td_external_t  *e;
 
@@ -298,13 +300,23 @@ td_relay_map(const td_conf_t *conf)
             continue;
         }
 
+        found = 0;
+
         for (j = 0; j < td_nrelays; j++) {
             if (td_relay_same_ip((struct sockaddr *) &td_relays[j].addr,
                                  (const struct sockaddr *) &e->priv.sa))
             {
                 memcpy(&td_relays[j].adv, &e->pub.sa, e->pub.salen);
                 td_relays[j].mapped = 1;
+                found = 1;
             }
+        }
+
+        if (!found) {
+            td_log(TD_LOG_WARN, "external-ip: %s is not a relay address, "
+                   "its mapping is not used",
+                   td_relay_ip_str((const struct sockaddr *) &e->priv.sa,
+                                   buf, sizeof(buf)));
         }
     }
 

@@ -18,13 +18,11 @@
 
 #include "td_log.h"
 #include "td_relay.h"
-#include "td_turn.h"
 #include "td_server.h"
 
 
 #define TD_MAX_THREADS      256
 #define TD_EPOLL_EVENTS     128
-#define TD_READ_ROUNDS      4        /* batches per readiness, fairness */
 #define TD_SOCK_BUF         (2 * 1024 * 1024)
 
 
@@ -35,31 +33,27 @@ static void *td_thread_main(void *arg);
 static void td_thread_time(td_thread_t *thr);
 static int td_listen_addrs(const td_conf_t *conf, td_addr_t *addrs,
     size_t *n);
+static int td_server_listen(const td_conf_t *conf, const td_addr_t *a,
+    int type, int optional);
+static int td_listener_probe(const struct sockaddr *sa, socklen_t len,
+    int type, int quiet);
 static int td_listener_open(td_thread_t *thr, const td_addr_t *a,
     unsigned port, int type, int quiet);
-static void td_udp_input(td_thread_t *thr, td_listener_t *ls);
-static void td_udp_local(td_listener_t *ls, struct msghdr *mh,
-    td_client_t *cl);
-static size_t td_udp_ctrl(const td_client_t *cl, uint8_t *buf);
-static void td_batch_setup(td_thread_t *thr, int ctrl);
 
 
-static const td_conf_t   *td_conf;
 static td_thread_t      **td_threads;
 static unsigned           td_nthreads;
+static unsigned           td_nstarted;
 
 
 int
 td_server_init(const td_conf_t *conf)
 {
-    int        wild;
-    char       buf[64];
+    int        optional;
     long       ncpu;
-    size_t     i, naddrs, t, before;
+    size_t     i, naddrs, t;
     unsigned   n;
     td_addr_t  addrs[TD_CONF_MAX_ADDRS];
-
-    td_conf = conf;
 
     n = conf->threads;
 
@@ -96,7 +90,7 @@ td_server_init(const td_conf_t *conf)
                != 0)
         {
             td_log(TD_LOG_ERR, "cannot set up thread %u", td_nthreads);
-            free(td_threads[td_nthreads]);
+            td_thread_free(td_threads[td_nthreads]);
             goto failed;
         }
     }
@@ -104,62 +98,17 @@ td_server_init(const td_conf_t *conf)
     /* one socket per thread, protocol and address: SO_REUSEPORT groups */
 
     for (i = 0; i < naddrs; i++) {
-        wild = (addrs[i].sa.ss_family == AF_INET6);
+        /* the default [::] is skipped quietly on a machine without IPv6 */
+        optional = (conf->nlistening_ip == 0
+                    && addrs[i].sa.ss_family == AF_INET6);
 
-        td_log_addr((struct sockaddr *) &addrs[i].sa, buf, sizeof(buf));
-
-        if (!conf->no_udp) {
-            before = td_threads[0]->nlisteners;
-
-            for (t = 0; t < td_nthreads; t++) {
-                if (td_listener_open(td_threads[t], &addrs[i],
-                                     conf->listening_port, SOCK_DGRAM,
-                                     wild && conf->nlistening_ip == 0)
-                    != 0)
-                {
-                    break;
-                }
-            }
-
-            if (t == td_nthreads) {
-                td_log(TD_LOG_NOTICE, "listening on udp %s (%u threads)",
-                       td_log_addr((struct sockaddr *)
-                                   &td_threads[0]->listeners[before].addr,
-                                   buf, sizeof(buf)), td_nthreads);
-
-            } else if (t == 0 && wild && conf->nlistening_ip == 0) {
-                continue;   /* no IPv6 on this machine */
-
-            } else {
-                goto failed;
-            }
-        }
-
-        if (!conf->no_tcp) {
-            before = td_threads[0]->nlisteners;
-
-            for (t = 0; t < td_nthreads; t++) {
-                if (td_listener_open(td_threads[t], &addrs[i],
-                                     conf->listening_port, SOCK_STREAM,
-                                     wild && conf->nlistening_ip == 0)
-                    != 0)
-                {
-                    break;
-                }
-            }
-
-            if (t == td_nthreads) {
-                td_log(TD_LOG_NOTICE, "listening on tcp %s (%u threads)",
-                       td_log_addr((struct sockaddr *)
-                                   &td_threads[0]->listeners[before].addr,
-                                   buf, sizeof(buf)), td_nthreads);
-
-            } else if (t == 0 && wild && conf->nlistening_ip == 0) {
-                continue;
-
-            } else {
-                goto failed;
-            }
+        if ((!conf->no_udp
+             && td_server_listen(conf, &addrs[i], SOCK_DGRAM, optional) < 0)
+            || (!conf->no_tcp
+                && td_server_listen(conf, &addrs[i], SOCK_STREAM, optional)
+                   < 0))
+        {
+            goto failed;
         }
     }
 
@@ -197,9 +146,10 @@ td_server_start(void)
                             td_threads[i]);
         if (rc != 0) {
             td_log(TD_LOG_ERR, "pthread_create() failed: %s", strerror(rc));
-            td_nthreads = i;
             return -1;
         }
+
+        td_nstarted = i + 1;
     }
 
     return 0;
@@ -222,9 +172,11 @@ td_server_stop(void)
         }
     }
 
-    for (i = 0; i < td_nthreads; i++) {
+    for (i = 0; i < td_nstarted; i++) {
         pthread_join(td_threads[i]->tid, NULL);
     }
+
+    td_nstarted = 0;
 }
 
 
@@ -281,13 +233,13 @@ td_server_cleanup(void)
 void
 td_server_stats(td_stats_t *sum)
 {
-    size_t     i, k, n;
+    size_t     i, n;
     unsigned   t;
-    uint64_t  *d;
-    uint64_t  *s;
+    uint64_t  *d, *s;
 
     memset(sum, 0, sizeof(td_stats_t));
 
+    /* td_stats_t is all uint64_t counters */
     n = sizeof(td_stats_t) / sizeof(uint64_t);
     d = (uint64_t *) sum;
 
@@ -295,8 +247,7 @@ td_server_stats(td_stats_t *sum)
         s = (uint64_t *) &td_threads[t]->stats;
 
         for (i = 0; i < n; i++) {
-            k = i;
-            d[k] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+            d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
         }
     }
 }
@@ -343,6 +294,116 @@ td_listen_addrs(const td_conf_t *conf, td_addr_t *addrs, size_t *n)
 }
 
 
+/*
+ * The sockets of one address and protocol, one per thread.  0, 1 when an
+ * optional address cannot be used, -1 on error (logged).
+ */
+
+static int
+td_server_listen(const td_conf_t *conf, const td_addr_t *a, int type,
+    int optional)
+{
+    int                       rc;
+    char                      buf[64];
+    size_t                    t, before;
+    td_addr_t                 probe;
+    const char               *proto;
+    struct sockaddr_storage  *sa;
+
+    proto = (type == SOCK_DGRAM) ? "udp" : "tcp";
+
+    probe = *a;
+
+    if (probe.sa.ss_family == AF_INET) {
+        ((struct sockaddr_in *) &probe.sa)->sin_port =
+                                     htons((uint16_t) conf->listening_port);
+
+    } else {
+        ((struct sockaddr_in6 *) &probe.sa)->sin6_port =
+                                     htons((uint16_t) conf->listening_port);
+    }
+
+    rc = td_listener_probe((struct sockaddr *) &probe.sa, probe.salen, type,
+                           optional);
+    if (rc != 0) {
+        return (rc > 0 && optional) ? 1 : -1;
+    }
+
+    before = td_threads[0]->nlisteners;
+
+    for (t = 0; t < td_nthreads; t++) {
+        if (td_listener_open(td_threads[t], a, conf->listening_port, type, 0)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    sa = &td_threads[0]->listeners[before].addr;
+
+    td_log(TD_LOG_NOTICE, "listening on %s %s (%u threads)", proto,
+           td_log_addr((struct sockaddr *) sa, buf, sizeof(buf)),
+           td_nthreads);
+
+    return 0;
+}
+
+
+/*
+ * SO_REUSEPORT lets another process of the same user join our group and
+ * take a share of the clients (a second turnd on the same port would
+ * split allocations between two processes).  A plain bind first finds
+ * anyone on the port: then we refuse to start.  Returns 0, 1 when the
+ * family is not supported, -1 when the port is taken (logged).
+ */
+
+static int
+td_listener_probe(const struct sockaddr *sa, socklen_t len, int type,
+    int quiet)
+{
+    int   fd, on;
+    char  buf[64];
+
+    td_log_addr(sa, buf, sizeof(buf));
+
+    fd = socket(sa->sa_family, type | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        td_log(quiet ? TD_LOG_NOTICE : TD_LOG_ERR, "socket() for %s %s "
+               "failed: %s", type == SOCK_DGRAM ? "udp" : "tcp", buf,
+               strerror(errno));
+        return 1;
+    }
+
+    on = 1;
+
+    if (sa->sa_family == AF_INET6) {
+        (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    }
+
+    /* TCP: connections in TIME_WAIT do not count, a listener does */
+    if (type == SOCK_STREAM) {
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    }
+
+    if (bind(fd, sa, len) == -1) {
+        if (errno == EADDRNOTAVAIL && quiet) {
+            close(fd);
+            return 1;
+        }
+
+        td_log(TD_LOG_ERR, "cannot listen on %s %s: %s%s",
+               type == SOCK_DGRAM ? "udp" : "tcp", buf, strerror(errno),
+               errno == EADDRINUSE ? " (another server has the port)" : "");
+        close(fd);
+        return -1;
+    }
+
+    close(fd);
+
+    return 0;
+}
+
+
 static int
 td_thread_init(td_thread_t *thr, unsigned id, const td_conf_t *conf)
 {
@@ -361,6 +422,7 @@ td_thread_init(td_thread_t *thr, unsigned id, const td_conf_t *conf)
     }
 
     thr->rand = seed | 1;
+    thr->log_budget = TD_LOG_BUDGET;
 
     thr->bufs = malloc((size_t) TD_BATCH * TD_BUF_SIZE);
     thr->listeners = calloc(2 * TD_CONF_MAX_ADDRS, sizeof(td_listener_t));
@@ -606,6 +668,15 @@ td_thread_main(void *arg)
 
         if (thr->now != last) {
             last = thr->now;
+
+            if (thr->log_suppressed) {
+                td_log(TD_LOG_NOTICE, "%u more refusals not logged",
+                       thr->log_suppressed);
+                thr->log_suppressed = 0;
+            }
+
+            thr->log_budget = TD_LOG_BUDGET;
+
             td_wheel_run(&thr->wheel, thr->now, td_alloc_timer, thr);
             td_tcp_resume(thr);
 
@@ -646,6 +717,24 @@ td_thread_time(td_thread_t *thr)
 }
 
 
+int
+td_server_log_refusal(td_thread_t *thr, int level)
+{
+    if (!td_log_enabled(level)) {
+        return 0;
+    }
+
+    if (thr->log_budget == 0) {
+        thr->log_suppressed++;
+        return 0;
+    }
+
+    thr->log_budget--;
+
+    return 1;
+}
+
+
 uint64_t
 td_server_rand(td_thread_t *thr)
 {
@@ -659,330 +748,4 @@ td_server_rand(td_thread_t *thr)
     thr->rand = x;
 
     return x * 0x2545f4914f6cdd1dULL;
-}
-
-
-static void
-td_batch_setup(td_thread_t *thr, int ctrl)
-{
-    size_t          i;
-    struct msghdr  *mh;
-
-    for (i = 0; i < TD_BATCH; i++) {
-        thr->iov[i].iov_base = thr->bufs + i * TD_BUF_SIZE + TD_HEADROOM;
-        thr->iov[i].iov_len = TD_DGRAM_MAX;
-
-        mh = &thr->msgs[i].msg_hdr;
-        mh->msg_name = &thr->names[i];
-        mh->msg_namelen = sizeof(struct sockaddr_storage);
-        mh->msg_iov = &thr->iov[i];
-        mh->msg_iovlen = 1;
-        mh->msg_control = ctrl ? thr->ctrl[i] : NULL;
-        mh->msg_controllen = ctrl ? TD_CTRL_SIZE : 0;
-        mh->msg_flags = 0;
-        thr->msgs[i].msg_len = 0;
-    }
-}
-
-
-static void
-td_udp_input(td_thread_t *thr, td_listener_t *ls)
-{
-    int             n, i, round;
-    size_t          len;
-    uint8_t        *buf;
-    td_client_t     cl;
-    struct msghdr  *mh;
-
-    for (round = 0; round < TD_READ_ROUNDS; round++) {
-
-        td_batch_setup(thr, ls->wildcard);
-
-        n = recvmmsg(ls->ev.fd, thr->msgs, TD_BATCH, MSG_DONTWAIT, NULL);
-
-        if (n <= 0) {
-            if (n == -1 && errno != EAGAIN && errno != EINTR
-                && td_log_enabled(TD_LOG_DEBUG))
-            {
-                td_log(TD_LOG_DEBUG, "recvmmsg() failed: %s",
-                       strerror(errno));
-            }
-
-            return;
-        }
-
-        for (i = 0; i < n; i++) {
-            mh = &thr->msgs[i].msg_hdr;
-            len = thr->msgs[i].msg_len;
-            buf = thr->iov[i].iov_base;
-
-            if (mh->msg_flags & MSG_TRUNC) {
-                thr->stats.truncated++;
-                continue;
-            }
-
-            thr->stats.rx_packets++;
-            thr->stats.rx_bytes += len;
-
-            if (len == 0) {
-                thr->stats.malformed++;
-                continue;
-            }
-
-            memcpy(&cl.addr, &thr->names[i], mh->msg_namelen);
-            cl.addrlen = mh->msg_namelen;
-            cl.tcp = 0;
-            cl.ls = ls;
-            cl.conn = NULL;
-            cl.ifindex = 0;
-
-            td_udp_local(ls, mh, &cl);
-
-            switch (buf[0] & 0xc0) {
-
-            case 0x40:
-                td_turn_channel_data(thr, &cl, buf, len);
-                break;
-
-            case 0x00:
-                td_turn_stun(thr, &cl, buf, len);
-                break;
-
-            default:
-                thr->stats.malformed++;
-                break;
-            }
-        }
-
-        if (n < TD_BATCH) {
-            return;
-        }
-    }
-}
-
-
-/* the address a datagram came to: the socket's, or its pktinfo */
-
-static void
-td_udp_local(td_listener_t *ls, struct msghdr *mh, td_client_t *cl)
-{
-    struct cmsghdr       *cm;
-    struct in_pktinfo     pi;
-    struct in6_pktinfo    pi6;
-    struct sockaddr_in   *sin;
-    struct sockaddr_in6  *sin6;
-
-    memcpy(&cl->local, &ls->addr, ls->addrlen);
-    cl->locallen = ls->addrlen;
-
-    if (!ls->wildcard) {
-        return;
-    }
-
-    for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
-
-        if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO
-            && cm->cmsg_len >= CMSG_LEN(sizeof(pi)))
-        {
-            memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-            sin = (struct sockaddr_in *) &cl->local;
-            sin->sin_addr = pi.ipi_addr;
-            return;
-        }
-
-        if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO
-            && cm->cmsg_len >= CMSG_LEN(sizeof(pi6)))
-        {
-            memcpy(&pi6, CMSG_DATA(cm), sizeof(pi6));
-            sin6 = (struct sockaddr_in6 *) &cl->local;
-            sin6->sin6_addr = pi6.ipi6_addr;
-            cl->ifindex = (int) pi6.ipi6_ifindex;
-            return;
-        }
-    }
-}
-
-
-/* the control message that makes a reply leave from cl->local */
-
-static size_t
-td_udp_ctrl(const td_client_t *cl, uint8_t *buf)
-{
-    struct cmsghdr       *cm;
-    struct msghdr         mh;
-    struct in_pktinfo     pi;
-    struct in6_pktinfo    pi6;
-
-    if (!cl->ls->wildcard) {
-        return 0;
-    }
-
-    memset(buf, 0, TD_CTRL_SIZE);
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_control = buf;
-    mh.msg_controllen = TD_CTRL_SIZE;
-    cm = CMSG_FIRSTHDR(&mh);
-
-    if (cl->local.ss_family == AF_INET) {
-        memset(&pi, 0, sizeof(pi));
-        pi.ipi_spec_dst = ((const struct sockaddr_in *) &cl->local)->sin_addr;
-        cm->cmsg_level = IPPROTO_IP;
-        cm->cmsg_type = IP_PKTINFO;
-        cm->cmsg_len = CMSG_LEN(sizeof(pi));
-        memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-
-        return CMSG_SPACE(sizeof(pi));
-    }
-
-    memset(&pi6, 0, sizeof(pi6));
-    pi6.ipi6_addr = ((const struct sockaddr_in6 *) &cl->local)->sin6_addr;
-    pi6.ipi6_ifindex = (unsigned) cl->ifindex;
-    cm->cmsg_level = IPPROTO_IPV6;
-    cm->cmsg_type = IPV6_PKTINFO;
-    cm->cmsg_len = CMSG_LEN(sizeof(pi6));
-    memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
-
-    return CMSG_SPACE(sizeof(pi6));
-}
-
-
-int
-td_server_send(td_thread_t *thr, const td_client_t *cl, const uint8_t *buf,
-    size_t len)
-{
-    ssize_t        n;
-    uint8_t        ctrl[TD_CTRL_SIZE];
-    struct iovec   iov;
-    struct msghdr  mh;
-
-    if (cl->tcp) {
-        return td_tcp_send(thr, cl->conn, buf, len);
-    }
-
-    iov.iov_base = (void *) buf;
-    iov.iov_len = len;
-
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_name = (void *) &cl->addr;
-    mh.msg_namelen = cl->addrlen;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_controllen = td_udp_ctrl(cl, ctrl);
-    mh.msg_control = mh.msg_controllen ? ctrl : NULL;
-
-    n = sendmsg(cl->ls->ev.fd, &mh, 0);
-
-    if (n == -1) {
-        thr->stats.send_errors++;
-
-        if (td_log_enabled(TD_LOG_DEBUG)) {
-            td_log(TD_LOG_DEBUG, "sendmsg() to a client failed: %s",
-                   strerror(errno));
-        }
-
-        return -1;
-    }
-
-    thr->stats.tx_packets++;
-    thr->stats.tx_bytes += len;
-
-    return 0;
-}
-
-
-/*
- * Datagrams from peers: each becomes ChannelData or a Data indication in
- * place (the buffers have room in front), and all of one batch go to the
- * allocation's client in one sendmmsg() (UDP) or its stream (TCP).
- */
-
-void
-td_server_relay_input(td_thread_t *thr, td_alloc_t *a)
-{
-    int             n, i, m, k, round;
-    size_t          len, olen, clen;
-    uint8_t        *p;
-    struct msghdr  *mh;
-
-    for (round = 0; round < TD_READ_ROUNDS; round++) {
-
-        td_batch_setup(thr, 0);
-
-        n = recvmmsg(a->ev.fd, thr->msgs, TD_BATCH, MSG_DONTWAIT, NULL);
-
-        if (n <= 0) {
-            return;
-        }
-
-        m = 0;
-
-        for (i = 0; i < n; i++) {
-            mh = &thr->msgs[i].msg_hdr;
-            len = thr->msgs[i].msg_len;
-
-            if (mh->msg_flags & MSG_TRUNC) {
-                thr->stats.truncated++;
-                continue;
-            }
-
-            thr->stats.peer_rx_packets++;
-            thr->stats.peer_rx_bytes += len;
-
-            p = td_turn_peer_data(thr, a, (struct sockaddr *) &thr->names[i],
-                                  thr->iov[i].iov_base, len, &olen);
-            if (p == NULL) {
-                continue;
-            }
-
-            if (a->client.tcp) {
-                td_tcp_send(thr, a->client.conn, p, olen);
-
-                if (a->freed) {
-                    return;     /* the connection failed and took it */
-                }
-
-                continue;
-            }
-
-            thr->oiov[m].iov_base = p;
-            thr->oiov[m].iov_len = olen;
-            m++;
-        }
-
-        if (m > 0) {
-            clen = td_udp_ctrl(&a->client, thr->octrl);
-
-            for (i = 0; i < m; i++) {
-                mh = &thr->omsgs[i].msg_hdr;
-                mh->msg_name = &a->client.addr;
-                mh->msg_namelen = a->client.addrlen;
-                mh->msg_iov = &thr->oiov[i];
-                mh->msg_iovlen = 1;
-                mh->msg_control = clen ? thr->octrl : NULL;
-                mh->msg_controllen = clen;
-                mh->msg_flags = 0;
-            }
-
-            for (k = 0; k < m; /* void */ ) {
-                i = sendmmsg(a->client.ls->ev.fd, &thr->omsgs[k],
-                             (unsigned) (m - k), 0);
-
-                if (i <= 0) {
-                    /* the first one failed: drop it, try the rest */
-                    thr->stats.send_errors++;
-                    k++;
-                    continue;
-                }
-
-                for ( /* void */ ; i > 0; i--, k++) {
-                    thr->stats.tx_packets++;
-                    thr->stats.tx_bytes += thr->oiov[k].iov_len;
-                }
-            }
-        }
-
-        if (n < TD_BATCH) {
-            return;
-        }
-    }
 }

@@ -39,6 +39,8 @@
 #define TD_CTRL_SIZE       64      /* a pktinfo control message */
 #define TD_OUT_SIZE        2048    /* responses we build */
 
+#define TD_LOG_BUDGET      100     /* refusal lines per second, thread */
+
 #define TD_TCP_IN_SIZE     4096    /* larger frames are skipped */
 #define TD_TCP_OUT_SIZE    16384   /* pending output; more is dropped */
 #define TD_TCP_IDLE        30      /* seconds without an allocation */
@@ -105,6 +107,10 @@ struct td_thread_s {
     td_stats_t                stats;
     uint64_t                  rand;          /* xorshift state */
 
+    /* a flood of refused requests must not become a flood of log lines */
+    unsigned                  log_budget;
+    unsigned                  log_suppressed;
+
     /* batch I/O: buffers with head and tail room, reused for every read */
     uint8_t                  *bufs;          /* TD_BATCH * TD_BUF_SIZE */
     struct mmsghdr            msgs[TD_BATCH];
@@ -139,10 +145,18 @@ size_t td_server_allocations(void);
 int td_server_send(td_thread_t *thr, const td_client_t *cl,
     const uint8_t *buf, size_t len);
 
+/*
+ * 1 when a refusal may be logged at level: enabled, and within the
+ * thread's TD_LOG_BUDGET lines a second (the rest are counted and
+ * summed up in one line).
+ */
+int td_server_log_refusal(td_thread_t *thr, int level);
+
 /* a random 64-bit value from the thread's fast generator (not secret) */
 uint64_t td_server_rand(td_thread_t *thr);
 
-/* relay socket readable (td_server.c) */
+/* UDP (td_udp.c): a listening or a relay socket is readable */
+void td_udp_input(td_thread_t *thr, td_listener_t *ls);
 void td_server_relay_input(td_thread_t *thr, td_alloc_t *a);
 
 

@@ -19,12 +19,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <trtc_stun.h>
 #include "td_server.h"
 
 
 /* a STUN message from a client (UDP: one datagram; TCP: one frame) */
 void td_turn_stun(td_thread_t *thr, td_client_t *cl, const uint8_t *buf,
     size_t len);
+
+/* a Send indication from a client (td_data.c) */
+void td_turn_send_indication(td_thread_t *thr, td_client_t *cl,
+    const trtc_stun_msg_t *msg);
 
 /* a ChannelData message from a client */
 void td_turn_channel_data(td_thread_t *thr, const td_client_t *cl,
@@ -39,6 +44,15 @@ void td_turn_channel_data(td_thread_t *thr, const td_client_t *cl,
 uint8_t *td_turn_peer_data(td_thread_t *thr, td_alloc_t *a,
     const struct sockaddr *peer, uint8_t *data, size_t len,
     size_t *out_len);
+
+
+/*
+ * The peer filter on the canonical form of peer (::ffff:127.0.0.1 is
+ * loopback): 1 when allowed, else 0 after logging why at level.
+ */
+int td_turn_peer_allowed(td_thread_t *thr, const td_client_t *cl,
+    const char *user, size_t user_len, const struct sockaddr *peer,
+    const char *what, int level);
 
 
 #endif /* _TD_TURN_H_INCLUDED_ */

@@ -6,6 +6,7 @@ package TrtcTest::Turn;
 #
 #   my $srv = TrtcTest::Turn->start(conf => "lt-cred-mech\nuser=u:p\n...");
 #   ... $srv->port, $srv->{relay_min} ...
+#   $srv->stop_ok;              # a test: clean exit on SIGTERM
 #   $srv->stop;                 # also on destruction; log shown on failure
 #
 #   my $r = TrtcTest::Turn::run(30, 'turnutils_uclient', ...);
@@ -38,18 +39,21 @@ sub binary {
 }
 
 
-# A port free for both UDP and TCP on 127.0.0.1 (and, with n > 1, the n-1
-# ports after it too).  Racy like every probe, so ports are random.
+# A port free for UDP and TCP (or only the protocols in @$protos) on
+# 127.0.0.1, and with n > 1 the n-1 ports after it too.  Racy like every
+# probe, so ports are random.  Relay ranges need UDP only: TCP TIME_WAITs
+# of other programs would otherwise make long runs hard to find.
 sub free_port {
-    my ($n, $lo, $hi) = @_;
+    my ($n, $lo, $hi, $protos) = @_;
     $n ||= 1;
     $lo ||= 20000;
     $hi ||= 39000;
-    for (1 .. 200) {
+    $protos ||= ['udp', 'tcp'];
+    for (1 .. 1000) {
         my $p = $lo + int rand($hi - $lo - $n);
         my $ok = 1;
         for my $q ($p .. $p + $n - 1) {
-            for my $proto ('udp', 'tcp') {
+            for my $proto (@$protos) {
                 my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                     LocalPort => $q, Proto => $proto,
                     $proto eq 'tcp' ? (Listen => 1) : ());
@@ -78,7 +82,8 @@ sub start {
     my $span = $o{relay_span} || 100;
     my $self = bless { dir => $dir, kind => kind(),
                        port => free_port(2),
-                       relay_min => free_port($span, 40000, 60000),
+                       relay_min => free_port($span, 40000, 60000,
+                                              ['udp']),
                        log => "$dir/server.log", out => "$dir/stdout.log",
                      }, $class;
     $self->{relay_max} = $self->{relay_min} + $span - 1;
@@ -202,6 +207,24 @@ sub stop {
 }
 
 sub DESTROY { local ($?, $@); $_[0]->stop if $_[0]{pid} }
+
+
+# stop, as a test: the server ends on SIGTERM within the timeout (exit 0
+# or killed by that TERM) and its output holds no sanitizer report (for
+# builds with -fsanitize=address,undefined).
+sub stop_ok {
+    my $self = shift;
+    my $e = $self->stop(quiet => 1) || {};
+    my $st = $e->{status} // -1;
+    my $clean = !$e->{killed} && ($st == 0 || ($st & 127) == 15);
+    my ($san) = $self->log =~ /(\S*Sanitizer\b.*|runtime error:.*)/;
+    my $ok = Test::More::ok($clean && !$san,
+        "$self->{kind} stopped cleanly on SIGTERM, no sanitizer report");
+    Test::More::diag("exit status $st" . ($e->{killed} ? ' (KILLed)' : '')
+                     . ($san ? "; $san" : '')) unless $ok;
+    $self->_diag_log if !$self->{shown}++ && !Test::More->builder->is_passing;
+    return $ok;
+}
 
 
 # fork, own process group (so a client and its children can be stopped
