@@ -111,6 +111,7 @@ test: deps-test
 bench: deps-test
 	$(MAKE) all
 	bench/run.sh
+	bench/proxy/run.sh
 
 clean:
 	rm -rf $(B) t/servroot*
