@@ -84,7 +84,8 @@ $(B)/nginx/Makefile: config $(NGINX_SRC)/configure
 
 $(B)/ngx_http_trtc_module.so: $(B)/nginx/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -f $(CURDIR)/$(B)/nginx/Makefile -C $(B)/nginx-src modules
-	cp $(B)/nginx/ngx_http_trtc_module.so $@
+	cp $(B)/nginx/ngx_http_trtc_module.so $@.tmp
+	mv $@.tmp $@    # a running nginx keeps the file it mapped
 
 
 # Packages.  Idempotent: only missing packages are installed.

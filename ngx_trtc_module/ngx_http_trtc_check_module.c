@@ -442,7 +442,7 @@ static ngx_int_t
 ngx_http_trtc_check_targets(ngx_conf_t *cf, ngx_http_trtc_check_conf_t *ccf)
 {
     u_char                        *p;
-    ngx_uint_t                     backup;
+    ngx_uint_t                     i, backup;
     ngx_url_t                      u;
     ngx_http_upstream_rr_peer_t   *peer;
     ngx_http_upstream_rr_peers_t  *peers;
@@ -460,6 +460,24 @@ ngx_http_trtc_check_targets(ngx_conf_t *cf, ngx_http_trtc_check_conf_t *ccf)
     for (backup = 0; peers != NULL && backup < 2; backup++) {
 
         for (peer = peers->peer; peer; peer = peer->next) {
+
+            /* one address listed twice is one peer to check */
+
+            t = ccf->targets.elts;
+
+            for (i = 0; i < ccf->targets.nelts; i++) {
+                if (t[i].backup == backup
+                    && t[i].name.len == peer->name.len
+                    && ngx_strncmp(t[i].name.data, peer->name.data,
+                                   peer->name.len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (i < ccf->targets.nelts) {
+                continue;
+            }
 
             t = ngx_array_push(&ccf->targets);
             if (t == NULL) {
@@ -490,6 +508,10 @@ ngx_http_trtc_check_targets(ngx_conf_t *cf, ngx_http_trtc_check_conf_t *ccf)
 
             if (ccf->host.len) {
                 t->host = ccf->host;
+
+            } else if (peer->sockaddr->sa_family == AF_UNIX) {
+                /* as proxy_pass does for unix: */
+                ngx_str_set(&t->host, "localhost");
 
             } else {
                 ngx_memzero(&u, sizeof(ngx_url_t));
@@ -572,8 +594,9 @@ ngx_http_trtc_check_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             for (j = 0; j < cp[i]->targets.nelts; j++) {
 
                 ngx_memzero(key, sizeof(key));
-                ngx_snprintf(key, sizeof(key) - 1, "%V/%V",
-                             &cp[i]->upstream->host, &t[j].name);
+                ngx_snprintf(key, sizeof(key) - 1, "%V/%V%s",
+                             &cp[i]->upstream->host, &t[j].name,
+                             t[j].backup ? " backup" : "");
 
                 if (k == 1 && t[j].index != (ngx_uint_t) -1
                     && t[j].index < sh->npeers && claimed[t[j].index])

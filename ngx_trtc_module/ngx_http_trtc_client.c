@@ -286,6 +286,7 @@ ngx_http_trtc_client_ssl_init(ngx_http_trtc_client_t *cl, ngx_connection_t *c)
     /* like the proxy module: no SNI for an address (RFC 6066) */
 
     if (name->len && name->data[0] != '['
+        && cl->sockaddr->sa_family != AF_UNIX
         && ngx_inet_addr(name->data, name->len) == INADDR_NONE
 #if (NGX_HAVE_INET6)
         && ngx_inet6_addr(name->data, name->len, addr) != NGX_OK
@@ -459,6 +460,9 @@ ngx_http_trtc_client_ssl(ngx_conf_t *cf, ngx_str_t *ca, ngx_uint_t verify)
     if (verify
         && ngx_ssl_trusted_certificate(cf, ssl, ca, 4) != NGX_OK)
     {
+        /* OpenSSL said why; this says where */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot load the CA file \"%V\"", ca);
         return NULL;
     }
 
