@@ -45,6 +45,8 @@ my $small = "$dir/spool_small";
 my $slow = "$dir/spool_slow";
 my $record = "$dir/record.jsonl";
 my $control = "$dir/control";
+my $ready = "$dir/recorder.ready";
+my $reclog = "$dir/logs/recorder.log";
 
 remove_tree($dir);
 make_path("$dir/conf", "$dir/logs", "$dir/tmp", $spool, $small, $slow);
@@ -193,7 +195,8 @@ like(log_since($mark), qr/replay of "\d+-\d+-\d+\.req" to 127\.0\.0\.1:$up faile
 # --- the upstream is back: replayed in order, intact, spool empty
 
 start_upstream();
-wait_for(sub { !spool_files($spool) }, 'the spool empties', 45);
+wait_for(sub { !spool_files($spool) }, 'the spool empties', 45)
+    or diag(upstream_state());
 
 my @rec = records();
 is(scalar @rec, scalar @bodies, 'the upstream got each upload once')
@@ -405,45 +408,90 @@ sub stop_nginx {
     return 0;
 }
 
-# The recorder says "ready" on stdout once it listens; its stderr goes to
-# logs/recorder.log.
+# The recorder writes $ready ("ready PORT PID", atomically) once it
+# listens; its stdout and stderr go to logs/recorder.log.  No pipe: a
+# "ready" read off a pipe proved nothing (see https_recorder.py).  Ready =
+# the file names this child and the port accepts a connection; a recorder
+# that exits first, or is not ready in 20 s, is a BAIL_OUT with its log.
 sub start_upstream {
-    pipe my $r, my $w or die "pipe: $!";
-    $upstream_pid = fork;
-    die "fork: $!" unless defined $upstream_pid;
-    if ($upstream_pid == 0) {
-        close $r;
-        open STDOUT, '>&', $w or die "stdout: $!";
-        open STDERR, '>>', "$dir/logs/recorder.log" or die "stderr: $!";
+    stop_upstream() or bail('the previous https recorder did not go away',
+                            upstream_state());
+    unlink $ready;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        # no END blocks here: they would stop our nginx
+        open STDIN, '<', '/dev/null' or POSIX::_exit(126);
+        open STDOUT, '>>', $reclog or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
         exec $python, "$t/ws/https_recorder.py", '--port', $up,
              '--cert', "$certs/yun.test.crt", '--key', "$certs/yun.test.key",
-             '--record', $record, '--control', $control, '--lifetime', 300;
-        die "exec $python: $!";
+             '--record', $record, '--control', $control, '--ready', $ready,
+             '--lifetime', 600
+            or print STDERR "exec $python: $!\n";
+        POSIX::_exit(127);
     }
-    close $w;
-    my $rin = '';
-    vec($rin, fileno $r, 1) = 1;
-    my $line = '';
-    if (select(my $rout = $rin, undef, undef, 10)) {
-        sysread $r, $line, 64;
-    }
-    close $r;
-    return 1 if $line =~ /^ready/;
-    BAIL_OUT("the https recorder did not start on port $up: "
-             . slurp("$dir/logs/recorder.log"));
-}
-
-sub stop_upstream {
-    return unless $upstream_pid;
-    kill 'TERM', $upstream_pid;
-    my $deadline = time + 5;
-    while (waitpid($upstream_pid, WNOHANG) == 0) {
-        if (time > $deadline) {
-            kill 'KILL', $upstream_pid;
-            waitpid $upstream_pid, 0;
-            last;
+    $upstream_pid = $pid;
+    my $deadline = time + 20;
+    while (1) {
+        if (waitpid($pid, WNOHANG) == $pid) {
+            my $st = $?;
+            undef $upstream_pid;
+            bail("the https recorder exited (wait status $st) before it was"
+                 . " ready on port $up", "recorder.log:\n" . slurp($reclog));
         }
+        return 1 if slurp($ready) =~ /^ready $up $pid$/m && connects($up);
+        last if time > $deadline;
         sleep 0.05;
     }
+    my $state = upstream_state();
+    stop_upstream();
+    bail("the https recorder was not ready on port $up in 20 s", $state);
+}
+
+# BAIL_OUT's reason is one TAP line: the details go before it.
+sub bail {
+    my ($why, $details) = @_;
+    diag($details);
+    BAIL_OUT($why);
+}
+
+# TERM, then KILL after 5 s; reaped, and its port refused, before it
+# returns true (bounded: 10 s in all).
+sub stop_upstream {
+    return 1 unless $upstream_pid;
+    my $pid = $upstream_pid;
+    kill 'TERM', $pid;
+    my $deadline = time + 5;
+    my $w;
+    sleep 0.05 while ($w = waitpid($pid, WNOHANG)) == 0 && time < $deadline;
+    if ($w == 0) {
+        diag("the https recorder $pid ignored TERM for 5 s; killing it");
+        kill 'KILL', $pid;
+        $deadline = time + 5;
+        sleep 0.05 while ($w = waitpid($pid, WNOHANG)) == 0
+                         && time < $deadline;
+    }
+    return 0 if $w == 0;
     undef $upstream_pid;
+    $deadline = time + 5;
+    sleep 0.05 while connects($up) && time < $deadline;
+    return !connects($up);
+}
+
+sub connects {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => shift,
+                                  Proto => 'tcp', Timeout => 2);
+    return 0 unless $s;
+    close $s;
+    return 1;
+}
+
+sub upstream_state {
+    my $pid = $upstream_pid // 'none';
+    my $run = $upstream_pid && alive($upstream_pid) ? 'running' : 'not running';
+    return "recorder pid $pid ($run), port $up "
+           . (connects($up) ? 'accepts' : 'refuses') . " connections, ready"
+           . " file: '" . slurp($ready) . "', recorder.log:\n"
+           . slurp($reclog);
 }

@@ -8,7 +8,13 @@ answered.  The status comes from CONTROL, read for every request:
 no file means 200.  Exits by itself after --lifetime seconds, so a test
 that dies cannot leave it behind.
 
-Usage: https_recorder.py --port N --cert F --key F --record F
+Once it listens it writes "ready PORT PID" to the --ready file, atomically
+(a temporary file renamed).  Not a line on stdout: with PYTHONUNBUFFERED=1
+print() makes two write()s, "ready" then the newline; a parent that closed
+the pipe after reading the first one killed us with BrokenPipeError on the
+second, while it believed we were up.
+
+Usage: https_recorder.py --port N --cert F --key F --record F --ready F
                          [--control F] [--lifetime S]
 """
 
@@ -35,6 +41,7 @@ def main():
     ap.add_argument('--cert', required=True)
     ap.add_argument('--key', required=True)
     ap.add_argument('--record', required=True)
+    ap.add_argument('--ready', required=True)
     ap.add_argument('--control')
     ap.add_argument('--lifetime', type=float, default=300)
     args = ap.parse_args()
@@ -104,7 +111,15 @@ def main():
     timer.daemon = True
     timer.start()
 
-    print('ready', flush=True)
+    # the socket listens since Server(): connections queue until
+    # serve_forever() accepts them
+    tmp = args.ready + '.tmp'
+    with open(tmp, 'w') as f:
+        f.write('ready %d %d\n' % (args.port, os.getpid()))
+    os.replace(tmp, args.ready)
+    sys.stderr.write('recorder %d: listening on 127.0.0.1:%d\n'
+                     % (os.getpid(), args.port))
+    sys.stderr.flush()
     srv.serve_forever()
 
 
