@@ -647,3 +647,88 @@ qr{\[emerg\] .*in \S+/conf/nginx\.conf:\d+}
 --- must_die
 --- error_log
 missing.crt
+
+
+
+=== TEST 40: trtc_allow_origin: an allowed exact origin is proxied
+--- config
+    location /ws/ {
+        trtc_signaling_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2/;
+        trtc_allow_origin https://app.example.com ~^https://[a-z]+\.example\.org$;
+    }
+--- request
+GET /ws/a
+--- more_headers
+Origin: https://app.example.com
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+--- response_body
+ok
+
+
+
+=== TEST 41: trtc_allow_origin: an origin allowed by a regex is proxied
+--- config
+    location /ws/ {
+        trtc_signaling_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2/;
+        trtc_allow_origin https://app.example.com ~^https://[a-z]+\.example\.org$;
+    }
+--- request
+GET /ws/a
+--- more_headers
+Origin: https://meet.example.org
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+--- response_body
+ok
+
+
+
+=== TEST 42: trtc_allow_origin: an origin not allowed gets 403, also for an upgrade
+--- config
+    location /ws/ {
+        trtc_signaling_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2/;
+        trtc_allow_origin https://app.example.com ~^https://[a-z]+\.example\.org$;
+    }
+--- raw_request eval
+"GET /ws/x HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+. "Connection: Upgrade, close\r\nSec-WebSocket-Version: 13\r\n"
+. "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+. "Origin: https://evil.example.org.attacker.test\r\n\r\n"
+--- error_code: 403
+--- no_error_log
+[warn]
+
+
+
+=== TEST 43: without trtc_allow_origin, every origin may connect (the tutorial's setup)
+--- config
+    location /ws/ {
+        trtc_signaling_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2/;
+    }
+--- request
+GET /ws/a
+--- more_headers
+Origin: https://anything.test
+--- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+--- response_body
+ok
+
+
+
+=== TEST 44: trtc_allow_origin on the logger: an origin not allowed gets 403
+--- config
+    location /logger/ {
+        trtc_logger_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2/;
+        trtc_allow_origin https://app.example.com;
+    }
+--- request
+POST /logger/upload
+log line
+--- more_headers
+Origin: https://other.example.com
+--- error_code: 403
