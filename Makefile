@@ -60,7 +60,7 @@ $(B)/libtd.a: $(LIB_OBJS)
 $(B)/turnd: $(B)/obj/turnd/td_main.o $(B)/libtd.a
 	$(CC) $(CFLAGS) -o $@ $^ $(TD_LIBS)
 
-$(B)/t/%_test: t/unit/%_test.c t/unit/tap.h $(B)/libtd.a
+$(B)/t/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(B)/libtd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TD_CFLAGS) -It/unit -o $@ $< $(B)/libtd.a $(TD_LIBS)
 

@@ -26,6 +26,7 @@
 #include <openssl/hmac.h>
 
 #include "tap.h"
+#include "capture.h"
 #include "td_auth.h"
 #include "td_log.h"
 
@@ -37,50 +38,10 @@ static td_conf_t            conf;
 static char                 cred_path[64];
 static struct sockaddr_in   client4, other4;
 static struct sockaddr_in6  client6;
-static char                 err_buf[16384];
-static int                  saved_fd = -1;
-static FILE                *cap_file;
 
 
-static void
-cap_start(void)
-{
-    fflush(stderr);
-    cap_file = tmpfile();
-    if (cap_file == NULL) {
-        perror("tmpfile");
-        exit(2);
-    }
-
-    saved_fd = dup(STDERR_FILENO);
-    dup2(fileno(cap_file), STDERR_FILENO);
-}
 
 
-static const char *
-cap_end(void)
-{
-    char   *p;
-    size_t  n;
-
-    fflush(stderr);
-    dup2(saved_fd, STDERR_FILENO);
-    close(saved_fd);
-
-    rewind(cap_file);
-    n = fread(err_buf, 1, sizeof(err_buf) - 1, cap_file);
-    err_buf[n] = '\0';
-    fclose(cap_file);
-
-    /* one TAP line per message: newlines become "|" */
-    for (p = err_buf; *p != '\0'; p++) {
-        if (*p == '\n') {
-            *p = '|';
-        }
-    }
-
-    return err_buf;
-}
 
 
 static void
