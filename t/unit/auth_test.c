@@ -40,10 +40,6 @@ static struct sockaddr_in   client4, other4;
 static struct sockaddr_in6  client6;
 
 
-
-
-
-
 static void
 digest(const char *md, const char *s, uint8_t *out)
 {

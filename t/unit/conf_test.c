@@ -42,12 +42,7 @@ static const char  tutorial[] =
     "verbose\n";
 
 
-
-
-
-
 /* returns what went to stderr since cap_start() */
-
 
 
 static int
