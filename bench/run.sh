@@ -1,0 +1,515 @@
+#!/bin/bash
+#
+# The relay benchmark: turnd against coturn (Debian's turnserver, run
+# directly with its own config) and against the floor (bench/udpfwd, the
+# least a user-space UDP relay can do), same client (bench/turnload), same
+# machine, same run.  Prints one table and a "BENCH name=... value=..."
+# line per figure.
+#
+#   bench/run.sh              full matrix (about 12 minutes)
+#   QUICK=1 bench/run.sh      UDP, 50 allocations, 200 B, small memory test
+#
+# Environment: QUICK, ROUNDS (repeat the relay matrix, medians are
+# reported), SERVERS (default "floor turnd coturn"), SRV_CPU and GEN_CPU
+# (cores for the server and the generator), TURND (the binary), HOLD_N,
+# KEEP=1 (keep build/bench/run).  Loopback only: 127.77.0.0/16 for the
+# servers and the peer, 127.78.0.0/16 for the clients.
+#
+# The three servers run side by side (idle when not measured) and every
+# cell measures them one after the other, in an order that rotates from
+# cell to cell, so slow drift of the machine hits all three alike.  The
+# memory and allocation-rate figures use fresh server processes.
+
+set -u
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/build/bench
+W=$B/run
+
+QUICK=${QUICK:-0}
+ROUNDS=${ROUNDS:-1}
+SERVERS=${SERVERS:-"floor turnd coturn"}
+TURND=${TURND:-$ROOT/build/turnd}
+TURNSERVER=${TURNSERVER:-$(command -v turnserver || true)}
+
+NCPU=$(nproc)
+SRV_CPU=${SRV_CPU:-$((NCPU > 1 ? 1 : 0))}
+GEN_CPU=${GEN_CPU:-0}
+
+# fixed load for CPU per packet and latency: round trips/s, so twice as
+# many packets relayed (100k relayed pkt/s)
+FIXED_RTPS=${FIXED_RTPS:-50000}
+
+if [ "$QUICK" = 1 ]; then
+    TRANSPORTS=${TRANSPORTS:-udp}
+    COUNTS=${COUNTS:-50}
+    SIZES=${SIZES:-200}
+    FIXED_SECS=1
+    FIXED_REPS=2
+    STEP_SECS=1
+    HOLD_N=${HOLD_N:-2000}
+    STORM_SECS=2
+else
+    TRANSPORTS=${TRANSPORTS:-"udp tcp"}
+    COUNTS=${COUNTS:-"1 50 500"}
+    SIZES=${SIZES:-"200 1200"}
+    FIXED_SECS=1
+    FIXED_REPS=3
+    STEP_SECS=1.2
+    HOLD_N=${HOLD_N:-10000}
+    STORM_SECS=5
+fi
+
+START_RTPS=30000
+
+# bounds: relay cells are skipped after DEADLINE seconds, and waiting for
+# a quiet machine stops after QUIET_BUDGET seconds in all
+if [ "$QUICK" = 1 ]; then
+    DEADLINE=${DEADLINE:-120}
+else
+    DEADLINE=${DEADLINE:-780}
+fi
+QUIET_BUDGET=${QUIET_BUDGET:-60}
+WAITED=0
+STORM_CONC=32
+REALM=bench
+USER=bench
+PASS=benchpw
+PEER=127.77.9.2:4000
+CLIENT=127.78.0.1
+
+declare -A IP=([turnd]=127.77.0.1 [coturn]=127.77.1.1 [floor]=127.77.2.1)
+declare -A PID=()
+
+RESULTS=$W/results.txt
+RAW=$W/raw.log
+
+CFLAGS_BENCH="-std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror"
+
+
+log() {
+    echo "bench: $*" >&2
+}
+
+
+die() {
+    log "$*"
+    exit 1
+}
+
+
+# --- build -----------------------------------------------------------------
+
+build() {
+    mkdir -p "$B"
+
+    gcc $CFLAGS_BENCH -I"$ROOT/common" -o "$B/turnload" \
+        "$ROOT/bench/turnload.c" "$ROOT/common/trtc_stun.c" -lcrypto \
+        || die "cannot build turnload"
+
+    gcc $CFLAGS_BENCH -o "$B/udpfwd" "$ROOT/bench/udpfwd.c" \
+        || die "cannot build udpfwd"
+
+    if [ ! -x "$TURND" ] && [ "$TURND" = "$ROOT/build/turnd" ]; then
+        make -C "$ROOT" -s turnd >&2 || log "cannot build turnd"
+    fi
+}
+
+
+# --- servers ---------------------------------------------------------------
+
+write_conf() {
+    local name=$1 ip=${IP[$1]}
+
+    case $name in
+    turnd|coturn)
+        cat > "$W/$name.conf" <<EOF
+# written by bench/run.sh: the same settings for both servers
+listening-ip=$ip
+listening-port=3478
+relay-ip=$ip
+min-port=40000
+max-port=59999
+realm=$REALM
+lt-cred-mech
+user=$USER:$PASS
+allow-loopback-peers
+relay-threads=1
+no-tls
+no-dtls
+no-cli
+no-stdout-log
+log-file=/dev/null
+pidfile=$W/$name.pid
+EOF
+        ;;
+    esac
+
+    # coturn only: no log rollover, its own user db (not the system's),
+    # and none of its periodic database polls
+    if [ "$name" = coturn ]; then
+        cat >> "$W/$name.conf" <<EOF
+simple-log
+userdb=$W/coturn.db
+no-auth-pings
+no-dynamic-ip-list
+no-dynamic-realms
+EOF
+    fi
+}
+
+
+start_server() {
+    local name=$1 ip=${IP[$1]} i pid=
+
+    rm -f "$W/$name.pid"
+    write_conf "$name"
+
+    case $name in
+    floor)
+        taskset -c "$SRV_CPU" "$B/udpfwd" -l "$ip:3478" -p "$PEER" \
+            -t 3600 -f "$W/$name.pid" > "$W/$name.out" 2>&1 &
+        ;;
+    turnd)
+        taskset -c "$SRV_CPU" "$W/turnd" -c "$W/turnd.conf" \
+            > "$W/$name.out" 2>&1 &
+        ;;
+    coturn)
+        taskset -c "$SRV_CPU" "$TURNSERVER" -c "$W/coturn.conf" \
+            > "$W/$name.out" 2>&1 &
+        ;;
+    esac
+
+    PID[$name]=$!
+
+    # ready when it listens on its address
+    for i in $(seq 50); do
+        if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+            log "$name exited at start:"
+            tail -5 "$W/$name.out" >&2
+            unset "PID[$name]"
+            return 1
+        fi
+
+        if ss -Hlun "src $ip:3478" 2>/dev/null | grep -q .; then
+            sleep 0.3
+            return 0
+        fi
+
+        sleep 0.1
+    done
+
+    log "$name does not listen on $ip:3478"
+    stop_server "$name"
+    return 1
+}
+
+
+stop_server() {
+    local name=$1 pid=${PID[$1]:-} i
+
+    [ -n "$pid" ] || return 0
+
+    kill -TERM "$pid" 2>/dev/null
+
+    for i in $(seq 30); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    unset "PID[$name]"
+}
+
+
+cleanup() {
+    local name
+
+    for name in "${!PID[@]}"; do
+        stop_server "$name"
+    done
+}
+
+
+rss_kb() {
+    awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+
+# --- the generator ---------------------------------------------------------
+
+# turnload on the generator's core, bounded in time
+turnload() {
+    local secs=$1
+
+    shift
+    taskset -c "$GEN_CPU" timeout -k 5 "$secs" "$B/turnload" \
+        -P "$PEER" -C "$CLIENT" -u "$USER" -U "$PASS" \
+        -c "$SRV_CPU" -g "$GEN_CPU" "$@"
+}
+
+
+# waits (at most 10 s, QUIET_BUDGET in all) until the machine is quiet:
+# less than 15% of a core busy, so a cell does not start inside another
+# job
+wait_quiet() {
+    local i a b
+
+    for i in $(seq 20); do
+        [ $((WAITED / 2)) -lt "$QUIET_BUDGET" ] || break
+        a=$(awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $5+$6 }' /proc/stat)
+        sleep 0.5
+        b=$(awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $5+$6 }' /proc/stat)
+        if awk -v a="$a" -v b="$b" 'BEGIN {
+                split(a, x, " "); split(b, y, " ");
+                busy = y[1] - x[1]; idle = y[2] - x[2];
+                exit !(busy / (busy + idle + 1e-9) < 0.15 / 2)
+            }'
+        then
+            return 0
+        fi
+
+        [ "$i" = 1 ] && log "machine busy with something else; waiting"
+        WAITED=$((WAITED + 1))
+    done
+
+    log "machine still busy; measuring anyway (steps are flagged noisy)"
+}
+
+
+# one server in one cell: the search for the highest rate that passes
+# (kind search), or one run at the fixed load (kind fixed); appends
+# "server cell round key value" lines to RESULTS
+relay_cell() {
+    local name=$1 tr=$2 n=$3 size=$4 round=$5 kind=$6
+    local cell="$tr.n$n.s$size" label="$1.$tr.n$n.s$size.r$round"
+    local args=(-m relay -s "${IP[$name]}:3478" -p "${PID[$name]}"
+                -n "$n" -z "$size" -T 170)
+
+    if [ "$kind" = search ]; then
+        args+=(-S -a "$START_RTPS" -D "$STEP_SECS" -W 0.5 -l "$label")
+    else
+        args+=(-r "$FIXED_RTPS" -d "$FIXED_SECS" -W 0.3 -l "$label.f")
+    fi
+
+    [ "$name" = floor ] && args+=(--raw)
+    [ "$tr" = tcp ] && args+=(--tcp)
+
+    turnload 180 "${args[@]}" > "$W/cell.out" 2>> "$W/turnload.err"
+    cat "$W/cell.out" >> "$RAW"
+
+    awk -v s="$name" -v c="$cell" -v r="$round" '
+        function kv(line, key,   m) {
+            if (match(line, " " key "=[^ ]*")) {
+                m = substr(line, RSTART + length(key) + 2,
+                           RLENGTH - length(key) - 2);
+                return m;
+            }
+            return "";
+        }
+        /^STEP/ && / phase=fixed / {
+            print s, c, r, "cpu", kv($0, "cpu_s_per_mpkt");
+            print s, c, r, "p50", kv($0, "p50_us");
+            print s, c, r, "p99", kv($0, "p99w_us");
+            print s, c, r, "p99_all", kv($0, "p99_us");
+            print s, c, r, "p999_all", kv($0, "p999_us");
+            print s, c, r, "fixed_loss", kv($0, "loss");
+            print s, c, r, "fixed_pass", kv($0, "pass");
+            print s, c, r, "fixed_gen_busy", kv($0, "gen_busy");
+            print s, c, r, "fixed_noise", kv($0, "noise");
+        }
+        /^SEARCH/ {
+            print s, c, r, "max", kv($0, "best_relayed_pps");
+            print s, c, r, "limit", kv($0, "limit");
+            print s, c, r, "fail_srv_busy", kv($0, "fail_srv_busy");
+            print s, c, r, "fail_gen_busy", kv($0, "fail_gen_busy");
+            print s, c, r, "best_srv_busy", kv($0, "best_srv_busy");
+            print s, c, r, "best_gen_busy", kv($0, "best_gen_busy");
+        }
+        /^STEP/ && / phase=search / { if (kv($0, "noise") + 0 > 0.15) noisy++ }
+        /^ERROR / { print s, c, r, "error", kv($0, "what") }
+        END { print s, c, r, "noisy_steps", noisy + 0 }
+    ' "$W/cell.out" >> "$RESULTS"
+
+    grep -E '^(SETUP|SEARCH|ERROR)' "$W/cell.out" | sed 's/^/  /' >&2
+}
+
+
+# memory with HOLD_N live allocations, then an allocation storm, on a
+# fresh server: idle RSS, live RSS, RSS after release, cycles/s, RSS after
+# the storm
+memory_and_rate() {
+    local name=$1 idle live after storm_rss
+
+    start_server "$name" || return 1
+    sleep 1
+
+    turnload 120 -m hold -s "${IP[$name]}:3478" -p "${PID[$name]}" \
+        -n "$HOLD_N" -T 110 -l "$name.hold" > "$W/hold.out" \
+        2>> "$W/turnload.err"
+    cat "$W/hold.out" >> "$RAW"
+    grep -E '^(SETUP|HOLD|ERROR)' "$W/hold.out" | sed 's/^/  /' >&2
+
+    wait_quiet
+    turnload 60 -m allocrate -s "${IP[$name]}:3478" -p "${PID[$name]}" \
+        -k "$STORM_CONC" -d "$STORM_SECS" -T 50 -l "$name.storm" \
+        > "$W/storm.out" 2>> "$W/turnload.err"
+    cat "$W/storm.out" >> "$RAW"
+    grep -E '^(ALLOCRATE|ERROR)' "$W/storm.out" | sed 's/^/  /' >&2
+
+    sleep 2
+    storm_rss=$(rss_kb "${PID[$name]}")
+
+    awk -v s="$name" -v rss="$storm_rss" '
+        function kv(line, key) {
+            if (match(line, " " key "=[^ ]*"))
+                return substr(line, RSTART + length(key) + 2,
+                              RLENGTH - length(key) - 2);
+            return "";
+        }
+        /^HOLD/ {
+            print s, "mem", 0, "idle_kb", kv($0, "idle_rss_kb");
+            print s, "mem", 0, "live_kb", kv($0, "live_rss_kb");
+            print s, "mem", 0, "release_kb", kv($0, "after_rss_kb");
+            print s, "mem", 0, "bytes_per_alloc", kv($0, "bytes_per_alloc");
+            print s, "mem", 0, "held", kv($0, "ready");
+        }
+        /^ALLOCRATE/ && / phase=allocrate / {
+            print s, "mem", 0, "cycles_per_s", kv($0, "cycles_per_s");
+            print s, "mem", 0, "storm_failed", kv($0, "failed");
+            print s, "mem", 0, "storm_srv_busy", kv($0, "srv_busy");
+            print s, "mem", 0, "storm_gen_busy", kv($0, "gen_busy");
+            print s, "mem", 0, "storm_cpu_us", kv($0, "srv_cpu_us_per_cycle");
+            print s, "mem", 0, "storm_noise", kv($0, "noise");
+            print s, "mem", 0, "storm_core_srv", kv($0, "core_srv");
+            print s, "mem", 0, "storm_core_gen", kv($0, "core_gen");
+            print s, "mem", 0, "cycle_p99_us", kv($0, "cycle_p99_us");
+            print s, "mem", 0, "storm_kb", rss;
+        }
+    ' "$W/hold.out" "$W/storm.out" >> "$RESULTS"
+
+    stop_server "$name"
+}
+
+
+# --- the table -------------------------------------------------------------
+
+report() {
+    awk -v hold="$HOLD_N" -f "$ROOT/bench/report.awk" "$RESULTS"
+}
+
+
+# --- main ------------------------------------------------------------------
+
+[ -n "$TURNSERVER" ] || log "turnserver (Debian coturn) not found: no coturn"
+
+build
+
+rm -rf "$W"
+mkdir -p "$W"
+: > "$RESULTS"
+: > "$RAW"
+
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# 10,000 allocations: as many client sockets here, relay sockets there
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+if [ "$(ulimit -n)" -lt $((HOLD_N + 500)) ]; then
+    HOLD_N=$(( ($(ulimit -n) - 500) / 1000 * 1000 ))
+    log "open files limit $(ulimit -n): holding $HOLD_N allocations"
+fi
+
+# a copy, so a rebuild during the run does not change what is measured
+if [ -x "$TURND" ]; then
+    cp "$TURND" "$W/turnd"
+else
+    log "no turnd binary ($TURND): turnd is left out"
+    SERVERS=${SERVERS/turnd/}
+fi
+
+[ -n "$TURNSERVER" ] || SERVERS=${SERVERS/coturn/}
+
+cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+
+{
+    echo "# bench/run.sh $(date -u +%FT%TZ) QUICK=$QUICK ROUNDS=$ROUNDS"
+    echo "# $(uname -srm), $NCPU cpus ($cpu_model)"
+    echo "# server on cpu $SRV_CPU, generator on cpu $GEN_CPU; relay-threads=1"
+    [ -n "$TURNSERVER" ] \
+        && echo "# coturn: $("$TURNSERVER" --version 2>&1 | head -1)"
+    echo "# turnd: $TURND ($(stat -c %y "$TURND" 2>/dev/null | cut -d. -f1))"
+    echo "# fixed load $((FIXED_RTPS * 2)) relayed pkt/s:" \
+         "$FIXED_REPS runs of ${FIXED_SECS}s each;" \
+         "search steps ${STEP_SECS}s from $((START_RTPS * 2)) pkt/s"
+} | tee "$W/header.txt"
+
+for name in $SERVERS; do
+    start_server "$name" || SERVERS=${SERVERS/$name/}
+done
+
+log "servers: $SERVERS"
+
+k=0
+for round in $(seq "$ROUNDS"); do
+    for tr in $TRANSPORTS; do
+        for n in $COUNTS; do
+            for size in $SIZES; do
+                # a cell is measured for all servers or for none
+                if [ "$SECONDS" -gt "$DEADLINE" ]; then
+                    log "past ${DEADLINE}s: $tr n=$n size=$size skipped"
+                    continue
+                fi
+
+                # rotate who goes first
+                set -- $SERVERS
+                order=()
+                for i in $(seq $#); do
+                    j=$(( (i - 1 + k) % $# + 1 ))
+                    order+=("${!j}")
+                done
+                k=$((k + 1))
+
+                for name in "${order[@]}"; do
+                    [ "$name" = floor ] && [ "$tr" = tcp ] && continue
+                    [ -n "${PID[$name]:-}" ] || continue
+                    wait_quiet
+                    log "round $round $tr n=$n size=$size: $name"
+                    relay_cell "$name" "$tr" "$n" "$size" "$round" search
+                done
+
+                # the fixed load in short runs, the servers taking turns,
+                # so a disturbance of the host hits them alike
+                for rep in $(seq "$FIXED_REPS"); do
+                    wait_quiet
+                    for i in $(seq ${#order[@]}); do
+                        name=${order[$(( (i - 1 + rep) % ${#order[@]} ))]}
+                        [ "$name" = floor ] && [ "$tr" = tcp ] && continue
+                        [ -n "${PID[$name]:-}" ] || continue
+                        relay_cell "$name" "$tr" "$n" "$size" \
+                            "$round.$rep" fixed
+                    done
+                done
+            done
+        done
+    done
+done
+
+for name in $SERVERS; do
+    stop_server "$name"
+done
+
+for name in $SERVERS; do
+    [ "$name" = floor ] && continue
+    log "memory and allocation rate: $name"
+    memory_and_rate "$name"
+done
+
+echo
+report 2> "$W/bench.txt" | tee "$W/table.txt"
+echo
+cat "$W/bench.txt"
+echo
+echo "# raw generator output: $RAW"
