@@ -111,6 +111,18 @@ static ngx_str_t  ngx_http_trtc_status_formats[] = {
 };
 
 
+static ngx_str_t  ngx_http_trtc_status_html_head = ngx_string(
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+    "<meta http-equiv=\"refresh\" content=\"5\">"
+    "<title>trtc status</title><style>"
+    "body{font:14px sans-serif;margin:2em}"
+    "table{border-collapse:collapse;margin-bottom:2em}"
+    "td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}"
+    ".up{background:#cfc}.down{background:#fcc}"
+    ".disabled,.checking{background:#eee}"
+    "</style></head><body><h1>trtc status</h1>\n");
+
+
 static ngx_str_t  ngx_http_trtc_status_types[] = {
     ngx_string("application/json"),
     ngx_string("text/plain; version=0.0.4"),
@@ -548,25 +560,8 @@ ngx_http_trtc_status_html(u_char *p, ngx_array_t *confs,
     ngx_http_trtc_check_conf_t   **cp;
     ngx_http_trtc_check_target_t  *t;
 
-    p = ngx_cpymem(p,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-        "<meta http-equiv=\"refresh\" content=\"5\">"
-        "<title>trtc status</title><style>"
-        "body{font:14px sans-serif;margin:2em}"
-        "table{border-collapse:collapse;margin-bottom:2em}"
-        "td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}"
-        ".up{background:#cfc}.down{background:#fcc}"
-        ".disabled,.checking{background:#eee}"
-        "</style></head><body><h1>trtc status</h1>\n",
-        sizeof("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-               "<meta http-equiv=\"refresh\" content=\"5\">"
-               "<title>trtc status</title><style>"
-               "body{font:14px sans-serif;margin:2em}"
-               "table{border-collapse:collapse;margin-bottom:2em}"
-               "td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}"
-               ".up{background:#cfc}.down{background:#fcc}"
-               ".disabled,.checking{background:#eee}"
-               "</style></head><body><h1>trtc status</h1>\n") - 1);
+    p = ngx_cpymem(p, ngx_http_trtc_status_html_head.data,
+                   ngx_http_trtc_status_html_head.len);
 
     cp = confs->elts;
 

@@ -254,6 +254,8 @@ static int td_conf_addr(const char *s, size_t len, td_addr_t *addr);
 static int td_conf_token(const char *s, size_t max);
 static int td_conf_user(const char *s, const char **why);
 static int td_conf_strdup(char **dst, const char *s);
+static int td_conf_push(td_conf_ctx_t *ctx, const td_conf_key_t *k,
+    char **list, size_t *n, const char *value);
 static char *td_conf_where(td_conf_ctx_t *ctx);
 static int td_conf_line(td_conf_t *conf, char *line, td_conf_ctx_t *ctx);
 static int td_conf_args(td_conf_t *conf, int argc, char **argv, int phase,
@@ -914,18 +916,7 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
             return -1;
         }
 
-        if (conf->nsecrets >= TD_CONF_MAX_LIST) {
-            td_conf_msg(ctx, NULL, "too many \"%s\" (at most %d)", k->name,
-                        TD_CONF_MAX_LIST);
-            return -1;
-        }
-
-        if (td_conf_strdup(&conf->secrets[conf->nsecrets], value) != 0) {
-            return -1;
-        }
-
-        conf->nsecrets++;
-        return 0;
+        return td_conf_push(ctx, k, conf->secrets, &conf->nsecrets, value);
 
     case TD_KEY_USER:
         if (td_conf_user(value, &why) != 0) {
@@ -940,18 +931,7 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
             return -1;
         }
 
-        if (conf->nusers >= TD_CONF_MAX_LIST) {
-            td_conf_msg(ctx, NULL, "too many \"%s\" (at most %d)", k->name,
-                        TD_CONF_MAX_LIST);
-            return -1;
-        }
-
-        if (td_conf_strdup(&conf->users[conf->nusers], value) != 0) {
-            return -1;
-        }
-
-        conf->nusers++;
-        return 0;
+        return td_conf_push(ctx, k, conf->users, &conf->nusers, value);
 
     case TD_KEY_CREDENTIALS_FILE:
         return td_conf_strdup(&conf->credentials_file, value);
@@ -1479,6 +1459,28 @@ td_conf_strdup(char **dst, const char *s)
 
     free(*dst);
     *dst = p;
+
+    return 0;
+}
+
+
+/* appends a copy of value to one of the repeatable string lists */
+
+static int
+td_conf_push(td_conf_ctx_t *ctx, const td_conf_key_t *k, char **list,
+    size_t *n, const char *value)
+{
+    if (*n >= TD_CONF_MAX_LIST) {
+        td_conf_msg(ctx, NULL, "too many \"%s\" (at most %d)", k->name,
+                    TD_CONF_MAX_LIST);
+        return -1;
+    }
+
+    if (td_conf_strdup(&list[*n], value) != 0) {
+        return -1;
+    }
+
+    (*n)++;
 
     return 0;
 }

@@ -5,7 +5,7 @@
  *          [-t SECS]
  *
  * One thread, epoll, non-blocking; TLS through OpenSSL when -c/-k are
- * given (the real signaling upstream is wss://), plain TCP otherwise.
+ * given (the real signaling upstream is a wss: URL), plain TCP otherwise.
  * Answers an HTTP/1.1 Upgrade with 101 and echoes every data frame (text,
  * binary) unmasked with the same opcode; a ping gets a pong, a close gets
  * a close.  With -n, a Host header or TLS SNI that is not NAME is refused
