@@ -9,7 +9,8 @@
 #   bench/run.sh              full matrix (about 12 minutes)
 #   QUICK=1 bench/run.sh      UDP, 50 allocations, 200 B, small memory test
 #
-# Environment: QUICK, ROUNDS (repeat the relay matrix, medians are
+# Environment: QUICK, PARTS (default "relay mem": the relay matrix, the
+# memory and allocation-rate figures), ROUNDS (repeat the relay matrix, medians are
 # reported), SERVERS (default "floor turnd coturn"), SRV_CPU and GEN_CPU
 # (cores for the server and the generator), TURND (the binary), HOLD_N,
 # KEEP=1 (keep build/bench/run).  Loopback only: 127.77.0.0/16 for the
@@ -63,6 +64,12 @@ fi
 
 START_RTPS=30000
 
+PARTS=${PARTS:-"relay mem"}
+case " $PARTS " in
+*" relay "*) ;;
+*) TRANSPORTS= ;;
+esac
+
 # bounds: relay cells are skipped after DEADLINE seconds, and waiting for
 # a quiet machine stops after QUIET_BUDGET seconds in all
 if [ "$QUICK" = 1 ]; then
@@ -105,7 +112,8 @@ build() {
     mkdir -p "$B"
 
     gcc $CFLAGS_BENCH -I"$ROOT/common" -o "$B/turnload" \
-        "$ROOT/bench/turnload.c" "$ROOT/common/trtc_stun.c" -lcrypto \
+        "$ROOT/bench/turnload.c" "$ROOT/common/trtc_stun.c" \
+        "$ROOT/common/trtc_crypto.c" -lcrypto \
         || die "cannot build turnload"
 
     gcc $CFLAGS_BENCH -o "$B/udpfwd" "$ROOT/bench/udpfwd.c" \
@@ -503,6 +511,7 @@ done
 
 for name in $SERVERS; do
     [ "$name" = floor ] && continue
+    case " $PARTS " in *" mem "*) ;; *) continue ;; esac
     log "memory and allocation rate: $name"
     memory_and_rate "$name"
 done

@@ -19,7 +19,11 @@
  *              fixed-rate step (-r) and/or a search for the highest rate
  *              that passes (-S; see tl_step_once()), then Refresh 0.
  *   allocrate  K clients in parallel, each doing full cycles (Allocate,
- *              401, Allocate with integrity, Refresh 0) on a new socket.
+ *              401, Allocate with integrity, Refresh 0); a UDP client
+ *              keeps its socket from cycle to cycle (the server sees a
+ *              new allocation each time, and the generator saves a
+ *              socket(), bind() and close() a cycle), a failed one or a
+ *              TCP client starts again on a new socket.
  *   hold       the server's RSS idle, with N live allocations, and after
  *              they are all deleted.
  *   --raw      no TURN: the server is a plain forwarder (udpfwd), the
@@ -176,6 +180,7 @@ static int tl_bind_client(int fd);
 static int tl_alloc_open(tl_alloc_t *a);
 static void tl_alloc_close(tl_alloc_t *a);
 static void tl_alloc_start(tl_alloc_t *a);
+static void tl_alloc_again(tl_alloc_t *a);
 static void tl_alloc_fail(tl_alloc_t *a, unsigned code);
 static void tl_alloc_ready(tl_alloc_t *a);
 static void tl_set_events(tl_alloc_t *a, uint32_t events);
@@ -1251,6 +1256,20 @@ tl_alloc_start(tl_alloc_t *a)
         tl_send_ping(a);
         return;
     }
+
+    tl_request(a, TRTC_STUN_ALLOCATE, 0);
+}
+
+
+/* the next cycle on the same UDP socket: from the first Allocate again */
+
+static void
+tl_alloc_again(tl_alloc_t *a)
+{
+    a->started = tl_now();
+    a->nonce_len = 0;
+    a->tries = 0;
+    tl_inflight++;
 
     tl_request(a, TRTC_STUN_ALLOCATE, 0);
 }
@@ -2580,6 +2599,13 @@ tl_allocrate_once(const char *phase)
 
         for (i = 0; i < tl_conc; i++) {
             a = &tl_allocs[i];
+
+            if (a->state == TL_S_DONE && !tl_tcp && a->obj.fd != -1
+                && now < end)
+            {
+                tl_alloc_again(a);
+                continue;
+            }
 
             if (a->state == TL_S_DONE || a->state == TL_S_FAILED) {
                 tl_alloc_close(a);

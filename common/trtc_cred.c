@@ -47,8 +47,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "trtc_crypto.h"
 #include "trtc_cred.h"
 #include "trtc_stun.h"
 
@@ -1019,20 +1019,18 @@ static int
 trtc_cred_hmac_b64(const uint8_t *secret, size_t secret_len,
     const char *user, size_t user_len, char *out)
 {
-    uint8_t       md[EVP_MAX_MD_SIZE];
-    unsigned int  md_len;
+    uint8_t       md[20];
+    trtc_piece_t  p;
 
     if (secret_len > 65536 || (secret == NULL && secret_len != 0)) {
         return -1;
     }
 
-    md_len = 0;
+    p.data = user;
+    p.len = user_len;
 
-    /* HMAC() wants a non-NULL key even when it is empty */
-    if (HMAC(EVP_sha1(), secret_len ? (const void *) secret : "",
-             (int) secret_len, (const u_char *) (user_len ? user : ""),
-             user_len, md, &md_len)
-        == NULL || md_len != 20)
+    if (trtc_hmac(TRTC_MD_SHA1, secret, secret_len, &p, 1, md, sizeof(md))
+        != 0)
     {
         OPENSSL_cleanse(md, sizeof(md));
         return -1;

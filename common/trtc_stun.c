@@ -15,6 +15,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "trtc_crypto.h"
 #include "trtc_stun.h"
 
 
@@ -31,19 +32,19 @@ static uint16_t trtc_stun_get16(const uint8_t *p);
 static uint32_t trtc_stun_get32(const uint8_t *p);
 static void trtc_stun_put16(uint8_t *p, uint16_t v);
 static void trtc_stun_put32(uint8_t *p, uint32_t v);
-static void trtc_stun_key(const char *md, size_t md_len, const char *user,
+static void trtc_stun_key(unsigned md, size_t md_len, const char *user,
     size_t user_len, const char *realm, size_t realm_len, const char *pass,
     size_t pass_len, uint8_t *key);
-static int trtc_stun_hmac(const char *md, const uint8_t *key, size_t key_len,
+static int trtc_stun_hmac(unsigned md, const uint8_t *key, size_t key_len,
     const uint8_t *hdr, const uint8_t *data, size_t len, uint8_t *out,
     size_t out_size);
 static uint32_t trtc_stun_crc32(const uint8_t *p, size_t len);
 static int trtc_stun_check_mac(const trtc_stun_msg_t *msg, int index,
-    const char *md, size_t mac_len, const uint8_t *key, size_t key_len);
+    unsigned md, size_t mac_len, const uint8_t *key, size_t key_len);
 static uint8_t *trtc_stun_reserve(trtc_stun_builder_t *b, uint16_t type,
     size_t len);
 static int trtc_stun_add_mac(trtc_stun_builder_t *b, uint16_t type,
-    const char *md, size_t mac_len, const uint8_t *key, size_t key_len);
+    unsigned md, size_t mac_len, const uint8_t *key, size_t key_len);
 
 
 /* RFC 8489 section 18.3, RFC 8656 section 18.4, RFC 6062 section 6.3 */
@@ -598,7 +599,7 @@ int
 trtc_stun_check_integrity(const trtc_stun_msg_t *msg, const uint8_t *key,
     size_t key_len)
 {
-    return trtc_stun_check_mac(msg, msg->integrity, "SHA1",
+    return trtc_stun_check_mac(msg, msg->integrity, TRTC_MD_SHA1,
                                TRTC_STUN_SHA1_LEN, key, key_len);
 }
 
@@ -607,13 +608,13 @@ int
 trtc_stun_check_integrity_sha256(const trtc_stun_msg_t *msg,
     const uint8_t *key, size_t key_len)
 {
-    return trtc_stun_check_mac(msg, msg->integrity_sha256, "SHA256",
+    return trtc_stun_check_mac(msg, msg->integrity_sha256, TRTC_MD_SHA256,
                                TRTC_STUN_SHA256_LEN, key, key_len);
 }
 
 
 static int
-trtc_stun_check_mac(const trtc_stun_msg_t *msg, int index, const char *md,
+trtc_stun_check_mac(const trtc_stun_msg_t *msg, int index, unsigned md,
     size_t mac_len, const uint8_t *key, size_t key_len)
 {
     int                      rc;
@@ -686,7 +687,7 @@ void
 trtc_stun_key_md5(const char *user, size_t user_len, const char *realm,
     size_t realm_len, const char *pass, size_t pass_len, uint8_t *key)
 {
-    trtc_stun_key("MD5", 16, user, user_len, realm, realm_len, pass,
+    trtc_stun_key(TRTC_MD_MD5, 16, user, user_len, realm, realm_len, pass,
                   pass_len, key);
 }
 
@@ -696,39 +697,30 @@ trtc_stun_key_sha256(const char *user, size_t user_len,
     const char *realm, size_t realm_len, const char *pass, size_t pass_len,
     uint8_t *key)
 {
-    trtc_stun_key("SHA256", TRTC_STUN_SHA256_LEN, user, user_len, realm,
+    trtc_stun_key(TRTC_MD_SHA256, TRTC_STUN_SHA256_LEN, user, user_len, realm,
                   realm_len, pass, pass_len, key);
 }
 
 
 static void
-trtc_stun_key(const char *md_name, size_t md_len, const char *user,
+trtc_stun_key(unsigned md, size_t md_len, const char *user,
     size_t user_len, const char *realm, size_t realm_len, const char *pass,
     size_t pass_len, uint8_t *key)
 {
-    int            ok;
-    EVP_MD        *md;
-    unsigned int   n;
-    EVP_MD_CTX    *ctx;
+    trtc_piece_t  p[5];
 
-    md = EVP_MD_fetch(NULL, md_name, NULL);
-    ctx = EVP_MD_CTX_new();
+    p[0].data = user;
+    p[0].len = user_len;
+    p[1].data = ":";
+    p[1].len = 1;
+    p[2].data = realm;
+    p[2].len = realm_len;
+    p[3].data = ":";
+    p[3].len = 1;
+    p[4].data = pass;
+    p[4].len = pass_len;
 
-    ok = md != NULL && ctx != NULL
-         && EVP_DigestInit_ex2(ctx, md, NULL) == 1
-         && EVP_DigestUpdate(ctx, user, user_len) == 1
-         && EVP_DigestUpdate(ctx, ":", 1) == 1
-         && EVP_DigestUpdate(ctx, realm, realm_len) == 1
-         && EVP_DigestUpdate(ctx, ":", 1) == 1
-         && EVP_DigestUpdate(ctx, pass, pass_len) == 1
-         && (size_t) EVP_MD_get_size(md) == md_len
-         && EVP_DigestFinal_ex(ctx, key, &n) == 1
-         && n == md_len;
-
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(md);
-
-    if (ok) {
+    if (trtc_digest(md, p, 5, key, md_len) == 0) {
         return;
     }
 
@@ -743,46 +735,18 @@ trtc_stun_key(const char *md_name, size_t md_len, const char *user,
 
 
 static int
-trtc_stun_hmac(const char *md, const uint8_t *key, size_t key_len,
+trtc_stun_hmac(unsigned md, const uint8_t *key, size_t key_len,
     const uint8_t *hdr, const uint8_t *data, size_t len, uint8_t *out,
     size_t out_size)
 {
-    int                    ok;
-    size_t                 n;
-    EVP_MAC               *mac;
-    OSSL_PARAM             params[2];
-    EVP_MAC_CTX           *ctx;
-    char                   digest[8];
-    static const uint8_t   empty[1];
+    trtc_piece_t  p[2];
 
-    /* OSSL_PARAM takes a writable string */
-    n = strlen(md);
-    if (n >= sizeof(digest)) {
-        return -1;
-    }
+    p[0].data = hdr;
+    p[0].len = TRTC_STUN_HEADER_LEN;
+    p[1].data = data;
+    p[1].len = len;
 
-    memcpy(digest, md, n + 1);
-
-    mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-    ctx = (mac != NULL) ? EVP_MAC_CTX_new(mac) : NULL;
-
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
-
-    /* a NULL key means "keep the previous key" to EVP_MAC_init() */
-    ok = ctx != NULL
-         && EVP_MAC_init(ctx, (key_len > 0) ? key : empty, key_len, params)
-            == 1
-         && EVP_MAC_update(ctx, hdr, TRTC_STUN_HEADER_LEN) == 1
-         && EVP_MAC_update(ctx, data, len) == 1
-         && EVP_MAC_final(ctx, out, &n, out_size) == 1
-         && n == out_size;
-
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-
-    return ok ? 0 : -1;
+    return trtc_hmac(md, key, key_len, p, 2, out, out_size);
 }
 
 
@@ -992,7 +956,7 @@ int
 trtc_stun_add_integrity(trtc_stun_builder_t *b, const uint8_t *key,
     size_t key_len)
 {
-    return trtc_stun_add_mac(b, TRTC_STUN_ATTR_MESSAGE_INTEGRITY, "SHA1",
+    return trtc_stun_add_mac(b, TRTC_STUN_ATTR_MESSAGE_INTEGRITY, TRTC_MD_SHA1,
                              TRTC_STUN_SHA1_LEN, key, key_len);
 }
 
@@ -1002,12 +966,13 @@ trtc_stun_add_integrity_sha256(trtc_stun_builder_t *b, const uint8_t *key,
     size_t key_len)
 {
     return trtc_stun_add_mac(b, TRTC_STUN_ATTR_MESSAGE_INTEGRITY_SHA256,
-                             "SHA256", TRTC_STUN_SHA256_LEN, key, key_len);
+                             TRTC_MD_SHA256, TRTC_STUN_SHA256_LEN, key,
+                             key_len);
 }
 
 
 static int
-trtc_stun_add_mac(trtc_stun_builder_t *b, uint16_t type, const char *md,
+trtc_stun_add_mac(trtc_stun_builder_t *b, uint16_t type, unsigned md,
     size_t mac_len, const uint8_t *key, size_t key_len)
 {
     size_t    off;

@@ -421,11 +421,13 @@ td_alloc_free(td_alloc_t *a, const char *why)
     thr = a->thr;
     a->freed = 1;
 
-    td_log(TD_LOG_NOTICE, "allocation deleted: user \"%s\" client %s "
-           "relay %s (%s)", a->user,
-           td_client_str(&a->client, cbuf, sizeof(cbuf)),
-           td_log_addr((struct sockaddr *) &a->relay, rbuf, sizeof(rbuf)),
-           why);
+    if (td_log_enabled(TD_LOG_NOTICE)) {
+        td_log(TD_LOG_NOTICE, "allocation deleted: user \"%s\" client %s "
+               "relay %s (%s)", a->user,
+               td_client_str(&a->client, cbuf, sizeof(cbuf)),
+               td_log_addr((struct sockaddr *) &a->relay, rbuf, sizeof(rbuf)),
+               why);
+    }
 
     while (a->chans != NULL) {
         td_chan_free(a->chans);
@@ -442,6 +444,11 @@ td_alloc_free(td_alloc_t *a, const char *why)
 
     } else {
         td_htable_remove(&thr->allocs, &a->hnode);
+    }
+
+    /* queued datagrams from it go first: its number may be reused */
+    if (thr->noq > 0) {
+        td_udp_flush(thr);
     }
 
     /* close() also takes the socket out of the epoll set */

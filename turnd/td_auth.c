@@ -56,10 +56,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <trtc_cred.h>
+#include <trtc_crypto.h>
 #include "td_auth.h"
 #include "td_log.h"
 
@@ -630,9 +630,9 @@ td_auth_nonce_mac(const char *text, const struct sockaddr *client,
     size_t                      n;
     uint8_t                     data[TD_NONCE_PREFIX_LEN
                                      + TD_NONCE_EXPIRY_LEN + 1 + 16 + 2];
-    uint8_t                     mac[EVP_MAX_MD_SIZE];
+    uint8_t                     mac[32];
+    trtc_piece_t                piece;
     unsigned char               b64[32];
-    unsigned int                mac_len;
     const struct sockaddr_in   *sin;
     const struct sockaddr_in6  *sin6;
 
@@ -668,11 +668,12 @@ td_auth_nonce_mac(const char *text, const struct sockaddr *client,
         data[n++] = 0;
     }
 
-    mac_len = 0;
+    piece.data = data;
+    piece.len = n;
 
-    if (HMAC(EVP_sha256(), td_auth_key, sizeof(td_auth_key), data, n, mac,
-             &mac_len)
-        == NULL || mac_len < TD_NONCE_MAC_BYTES)
+    if (trtc_hmac(TRTC_MD_SHA256, td_auth_key, sizeof(td_auth_key), &piece,
+                  1, mac, 32)
+        != 0)
     {
         /* fail closed: a MAC nobody can produce */
         if (RAND_bytes(mac, TD_NONCE_MAC_BYTES) != 1) {

@@ -244,6 +244,13 @@ td_turn_peer_send(td_thread_t *thr, td_alloc_t *a, const uint8_t *data,
 {
     ssize_t  n;
 
+    /* from a listening socket's batch: sent with the rest of it */
+    if (td_udp_queue(thr, a->ev.fd, peer, peerlen, NULL, 0, data, len, 0, 1)
+        == 0)
+    {
+        return 0;
+    }
+
     n = sendto(a->ev.fd, data, len, 0, peer, peerlen);
 
     if (n == -1) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -31,9 +32,14 @@ int  td_log_level = TD_LOG_NOTICE;
 static int  td_log_fd = -1;
 static int  td_log_stderr = 1;
 
+/* 0 when no line can go anywhere: callers then format nothing */
+int  td_log_sink = 1;
+
 
 static size_t td_log_escape(char *dst, size_t cap, const char *src,
     size_t len);
+static int td_log_is_null(int fd);
+static void td_log_update_sink(void);
 
 
 static const char  *td_log_levels[] = {
@@ -54,6 +60,7 @@ td_log_open(const char *file, int to_stderr)
             close(cur);
         }
 
+        td_log_update_sink();
         return 0;
     }
 
@@ -62,10 +69,24 @@ td_log_open(const char *file, int to_stderr)
         return -1;
     }
 
+    /* log-file=/dev/null is "no log": lines are not even formatted */
+    if (td_log_is_null(fd)) {
+        close(fd);
+
+        cur = __atomic_exchange_n(&td_log_fd, -1, __ATOMIC_ACQ_REL);
+        if (cur != -1) {
+            close(cur);
+        }
+
+        td_log_update_sink();
+        return 0;
+    }
+
     cur = __atomic_load_n(&td_log_fd, __ATOMIC_ACQUIRE);
 
     if (cur == -1) {
         __atomic_store_n(&td_log_fd, fd, __ATOMIC_RELEASE);
+        td_log_update_sink();
         return 0;
     }
 
@@ -92,6 +113,32 @@ td_log_close(void)
     }
 
     __atomic_store_n(&td_log_stderr, 1, __ATOMIC_RELAXED);
+    td_log_update_sink();
+}
+
+
+/* the null device, whatever its name (a link to it, a bind mount) */
+
+static int
+td_log_is_null(int fd)
+{
+    struct stat  st, null;
+
+    return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode)
+           && stat("/dev/null", &null) == 0 && S_ISCHR(null.st_mode)
+           && st.st_rdev == null.st_rdev;
+}
+
+
+static void
+td_log_update_sink(void)
+{
+    int  on;
+
+    on = __atomic_load_n(&td_log_stderr, __ATOMIC_RELAXED)
+         || __atomic_load_n(&td_log_fd, __ATOMIC_RELAXED) != -1;
+
+    __atomic_store_n(&td_log_sink, on, __ATOMIC_RELAXED);
 }
 
 

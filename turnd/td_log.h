@@ -27,6 +27,7 @@
 
 
 extern int  td_log_level;
+extern int  td_log_sink;
 
 
 int td_log_open(const char *file, int to_stderr);
@@ -37,7 +38,10 @@ void td_log(int level, const char *fmt, ...)
 /* "1.2.3.4:5" or "[::1]:5" into buf (at least 64 bytes); returns buf */
 char *td_log_addr(const struct sockaddr *sa, char *buf, size_t len);
 
-#define td_log_enabled(level)  ((level) <= td_log_level)
+/* callers that format arguments of their own check this first */
+#define td_log_enabled(level)                                                 \
+    ((level) <= td_log_level                                                  \
+     && __atomic_load_n(&td_log_sink, __ATOMIC_RELAXED))
 
 
 #endif /* _TD_LOG_H_INCLUDED_ */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
+#include <trtc_crypto.h>
 #include "td_auth.h"
 #include "td_conf.h"
 #include "td_log.h"
@@ -126,6 +127,7 @@ main(int argc, char **argv)
     td_server_stop();
     td_server_cleanup();
     td_auth_cleanup();
+    trtc_crypto_thread_cleanup();
 
     if (conf.pidfile != NULL) {
         unlink(conf.pidfile);

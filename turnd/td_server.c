@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <trtc_crypto.h>
 #include "td_log.h"
 #include "td_relay.h"
 #include "td_server.h"
@@ -701,6 +702,7 @@ td_thread_main(void *arg)
 
     td_alloc_release(thr);
     td_tcp_release(thr);
+    trtc_crypto_thread_cleanup();
 
     return NULL;
 }

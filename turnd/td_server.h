@@ -124,6 +124,24 @@ struct td_thread_s {
     uint8_t                   octrl[TD_CTRL_SIZE];
 
     uint8_t                   out[TD_OUT_SIZE];
+
+    /*
+     * What one batch from a listening socket sends (replies, datagrams
+     * to peers), queued and sent with one sendmmsg() per socket at the
+     * end of the batch.  Replies are copied; datagrams to peers point
+     * into the receive buffers, which live until the next read.
+     */
+    unsigned                  oq_on;
+    unsigned                  noq;
+    int                       oq_fd[TD_BATCH];
+    uint8_t                   oq_peer[TD_BATCH];
+    uint8_t                   oq_done[TD_BATCH];
+    struct mmsghdr            oq_msgs[TD_BATCH];
+    struct mmsghdr            oq_sorted[TD_BATCH];
+    struct iovec              oq_iov[TD_BATCH];
+    struct sockaddr_storage   oq_names[TD_BATCH];
+    uint8_t                   oq_ctrl[TD_BATCH][TD_CTRL_SIZE];
+    uint8_t                   oq_out[TD_BATCH][TD_OUT_SIZE];
 };
 
 
@@ -154,6 +172,19 @@ int td_server_log_refusal(td_thread_t *thr, int level);
 
 /* a random 64-bit value from the thread's fast generator (not secret) */
 uint64_t td_server_rand(td_thread_t *thr);
+
+/*
+ * Queues a datagram from socket fd (with a pktinfo control message when
+ * ctrllen) while a listening socket's batch is handled (thr->oq_on):
+ * copied into the queue when copy is set, else
+ * buf must live until td_udp_flush().  peer: counted as sent to a peer.
+ * Returns 0, or -1 when it cannot be queued (the caller sends it).
+ */
+int td_udp_queue(td_thread_t *thr, int fd, const struct sockaddr *to,
+    socklen_t tolen, const uint8_t *ctrl, size_t ctrllen, const uint8_t *buf,
+    size_t len, int copy, int peer);
+/* sends what is queued; before a socket of the batch is closed, too */
+void td_udp_flush(td_thread_t *thr);
 
 /* UDP (td_udp.c): a listening or a relay socket is readable */
 void td_udp_input(td_thread_t *thr, td_listener_t *ls);

@@ -362,13 +362,15 @@ td_turn_allocate(td_req_t *r)
         a->has_token = 1;
     }
 
-    td_log(TD_LOG_NOTICE, "allocation created: user \"%s\" client %s "
-           "relay %s advertised as %s lifetime %u", a->user,
-           td_client_str(cl, cbuf, sizeof(cbuf)),
-           td_log_addr((struct sockaddr *) &a->relay, rbuf, sizeof(rbuf)),
-           td_log_addr((struct sockaddr *) &a->relay_adv, abuf,
-                       sizeof(abuf)),
-           lifetime);
+    if (td_log_enabled(TD_LOG_NOTICE)) {
+        td_log(TD_LOG_NOTICE, "allocation created: user \"%s\" client %s "
+               "relay %s advertised as %s lifetime %u", a->user,
+               td_client_str(cl, cbuf, sizeof(cbuf)),
+               td_log_addr((struct sockaddr *) &a->relay, rbuf, sizeof(rbuf)),
+               td_log_addr((struct sockaddr *) &a->relay_adv, abuf,
+                           sizeof(abuf)),
+               lifetime);
+    }
 
     td_turn_allocate_ok(r, a);
 }

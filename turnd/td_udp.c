@@ -57,6 +57,8 @@ td_udp_input(td_thread_t *thr, td_listener_t *ls)
             return;
         }
 
+        thr->oq_on = 1;
+
         for (i = 0; i < n; i++) {
             mh = &thr->msgs[i].msg_hdr;
             len = thr->msgs[i].msg_len;
@@ -100,9 +102,136 @@ td_udp_input(td_thread_t *thr, td_listener_t *ls)
             }
         }
 
+        /* before the next read reuses the buffers the queue points at */
+        td_udp_flush(thr);
+        thr->oq_on = 0;
+
         if (n < TD_BATCH) {
             return;
         }
+    }
+}
+
+
+int
+td_udp_queue(td_thread_t *thr, int fd, const struct sockaddr *to,
+    socklen_t tolen, const uint8_t *ctrl, size_t ctrllen, const uint8_t *buf,
+    size_t len, int copy, int peer)
+{
+    unsigned        i;
+    struct msghdr  *mh;
+
+    if (!thr->oq_on || (copy && len > TD_OUT_SIZE)
+        || ctrllen > TD_CTRL_SIZE)
+    {
+        return -1;
+    }
+
+    if (thr->noq == TD_BATCH) {
+        td_udp_flush(thr);
+    }
+
+    i = thr->noq++;
+
+    if (copy) {
+        memcpy(thr->oq_out[i], buf, len);
+        buf = thr->oq_out[i];
+    }
+
+    memcpy(&thr->oq_names[i], to, tolen);
+    thr->oq_iov[i].iov_base = (void *) buf;
+    thr->oq_iov[i].iov_len = len;
+    thr->oq_fd[i] = fd;
+    thr->oq_peer[i] = (uint8_t) peer;
+    thr->oq_done[i] = 0;
+
+    mh = &thr->oq_msgs[i].msg_hdr;
+    mh->msg_name = &thr->oq_names[i];
+    mh->msg_namelen = tolen;
+    mh->msg_iov = &thr->oq_iov[i];
+    mh->msg_iovlen = 1;
+    mh->msg_control = NULL;
+    mh->msg_controllen = ctrllen;
+    mh->msg_flags = 0;
+
+    if (ctrllen > 0) {
+        memcpy(thr->oq_ctrl[i], ctrl, ctrllen);
+        mh->msg_control = thr->oq_ctrl[i];
+    }
+
+    return 0;
+}
+
+
+/*
+ * One sendmmsg() per socket: the queue is regrouped by socket, each
+ * socket's datagrams in the order they were queued (only the order on
+ * one socket is seen by anyone).
+ */
+
+void
+td_udp_flush(td_thread_t *thr)
+{
+    int        rc;
+    unsigned   i, j, k, m, n, idx[TD_BATCH];
+    uint64_t  *packets, *bytes;
+
+    n = thr->noq;
+    thr->noq = 0;
+
+    m = 0;
+
+    for (i = 0; i < n; i++) {
+        if (thr->oq_done[i]) {
+            continue;
+        }
+
+        for (j = i; j < n; j++) {
+            if (!thr->oq_done[j] && thr->oq_fd[j] == thr->oq_fd[i]) {
+                thr->oq_done[j] = 1;
+                idx[m] = j;
+                thr->oq_sorted[m++] = thr->oq_msgs[j];
+            }
+        }
+    }
+
+    for (k = 0; k < m; /* void */ ) {
+        for (j = k + 1; j < m && thr->oq_fd[idx[j]] == thr->oq_fd[idx[k]];
+             j++)
+        {
+            /* void */
+        }
+
+        rc = sendmmsg(thr->oq_fd[idx[k]], &thr->oq_sorted[k], j - k, 0);
+
+        if (rc <= 0) {
+            /* the first one failed: drop it, send the rest */
+            thr->stats.send_errors++;
+
+            if (td_log_enabled(TD_LOG_DEBUG)) {
+                td_log(TD_LOG_DEBUG, "sendmmsg() failed: %s",
+                       strerror(errno));
+            }
+
+            rc = 1;
+
+        } else {
+            for (i = k; i < k + (unsigned) rc; i++) {
+                if (thr->oq_peer[idx[i]]) {
+                    packets = &thr->stats.peer_tx_packets;
+                    bytes = &thr->stats.peer_tx_bytes;
+
+                } else {
+                    packets = &thr->stats.tx_packets;
+                    bytes = &thr->stats.tx_bytes;
+                }
+
+                (*packets)++;
+                *bytes += thr->oq_iov[idx[i]].iov_len;
+            }
+        }
+
+        k += (unsigned) rc;
     }
 }
 
@@ -196,6 +325,7 @@ int
 td_server_send(td_thread_t *thr, const td_client_t *cl, const uint8_t *buf,
     size_t len)
 {
+    size_t         clen;
     ssize_t        n;
     uint8_t        ctrl[TD_CTRL_SIZE];
     struct iovec   iov;
@@ -203,6 +333,15 @@ td_server_send(td_thread_t *thr, const td_client_t *cl, const uint8_t *buf,
 
     if (cl->tcp) {
         return td_tcp_send(thr, cl->conn, buf, len);
+    }
+
+    clen = td_udp_ctrl(cl, ctrl);
+
+    if (td_udp_queue(thr, cl->ls->ev.fd, (const struct sockaddr *) &cl->addr,
+                     cl->addrlen, ctrl, clen, buf, len, 1, 0)
+        == 0)
+    {
+        return 0;
     }
 
     iov.iov_base = (void *) buf;
@@ -213,8 +352,8 @@ td_server_send(td_thread_t *thr, const td_client_t *cl, const uint8_t *buf,
     mh.msg_namelen = cl->addrlen;
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
-    mh.msg_controllen = td_udp_ctrl(cl, ctrl);
-    mh.msg_control = mh.msg_controllen ? ctrl : NULL;
+    mh.msg_controllen = clen;
+    mh.msg_control = clen ? ctrl : NULL;
 
     n = sendmsg(cl->ls->ev.fd, &mh, 0);
 
