@@ -5,6 +5,7 @@
 
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,7 @@ static int td_thread_init(td_thread_t *thr, unsigned id,
     const td_conf_t *conf);
 static void td_thread_free(td_thread_t *thr);
 static void *td_thread_main(void *arg);
+static void td_thread_trim(td_thread_t *thr);
 static void td_thread_time(td_thread_t *thr);
 static int td_listen_addrs(const td_conf_t *conf, td_addr_t *addrs,
     size_t *n);
@@ -680,6 +682,7 @@ td_thread_main(void *arg)
 
             td_wheel_run(&thr->wheel, thr->now, td_alloc_timer, thr);
             td_tcp_resume(thr);
+            td_thread_trim(thr);
 
             if (thr->id == 0) {
                 td_relay_sweep();
@@ -705,6 +708,27 @@ td_thread_main(void *arg)
     trtc_crypto_thread_cleanup();
 
     return NULL;
+}
+
+
+/*
+ * Gives freed memory back to the system once many allocations went (the
+ * end of a storm, or of the busy hours): free() alone keeps it in the
+ * thread's arena, and the process would stay at its peak size for good.
+ * At most once a second, from the thread's own tick.
+ */
+
+static void
+td_thread_trim(td_thread_t *thr)
+{
+    uint64_t  freed;
+
+    freed = thr->stats.allocations_freed - thr->trimmed_at;
+
+    if (freed >= TD_TRIM_FREED || (freed > 0 && thr->nallocs == 0)) {
+        thr->trimmed_at = thr->stats.allocations_freed;
+        malloc_trim(0);
+    }
 }
 
 

@@ -40,6 +40,7 @@
 #define TD_OUT_SIZE        2048    /* responses we build */
 
 #define TD_LOG_BUDGET      100     /* refusal lines per second, thread */
+#define TD_TRIM_FREED      1024    /* allocations freed before a trim */
 
 #define TD_TCP_IN_SIZE     4096    /* larger frames are skipped */
 #define TD_TCP_OUT_SIZE    16384   /* pending output; more is dropped */
@@ -105,6 +106,7 @@ struct td_thread_s {
     size_t                    nconns;
 
     td_stats_t                stats;
+    uint64_t                  trimmed_at;    /* allocations_freed then */
     uint64_t                  rand;          /* xorshift state */
 
     /* a flood of refused requests must not become a flood of log lines */
