@@ -57,6 +57,7 @@ typedef struct {
 static uint32_t td_key5_hash(const td_ep_t *client, const td_ep_t *local);
 static uint32_t td_keyep_hash(const td_alloc_t *a, const td_ep_t *ep);
 static uint32_t td_keynum_hash(const td_alloc_t *a, uint16_t number);
+static void td_alloc_buffer(td_alloc_t *a);
 static void td_perm_free(td_perm_t *p);
 static void td_chan_free(td_chan_t *c);
 static td_quota_t **td_quota_slot(const char *user, size_t len);
@@ -551,6 +552,10 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
         a->perms = p;
         a->nperms++;
 
+        if (!a->buffered) {
+            td_alloc_buffer(a);
+        }
+
         /* channels whose permission had expired work again */
         for (c = a->chans; c != NULL; c = c->next) {
             if (c->perm == NULL
@@ -566,6 +571,32 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
                  thr->now + thr->conf->permission_lifetime + 1);
 
     return p;
+}
+
+
+/*
+ * A relay socket takes datagrams once it has a permission: then it gets
+ * room for a burst (a video keyframe, a stall of the thread), where the
+ * kernel's default holds about 200 datagrams.  Allocations never used
+ * (most ICE candidates) keep the default and cost no system call.
+ * Beyond net.core.rmem_max only with CAP_NET_ADMIN.
+ */
+
+static void
+td_alloc_buffer(td_alloc_t *a)
+{
+    int  size;
+
+    a->buffered = 1;
+    size = TD_RELAY_RCVBUF;
+
+    if (setsockopt(a->ev.fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+                   sizeof(size))
+        == -1)
+    {
+        (void) setsockopt(a->ev.fd, SOL_SOCKET, SO_RCVBUF, &size,
+                          sizeof(size));
+    }
 }
 
 

@@ -127,6 +127,7 @@ struct td_alloc_s {
     uint8_t                   token[8];      /* RESERVATION-TOKEN made */
     unsigned                  has_token:1;
     unsigned                  freed:1;
+    unsigned                  buffered:1;    /* TD_RELAY_RCVBUF set */
 
     time_t                    expires;
     unsigned                  lifetime;
@@ -139,6 +140,7 @@ struct td_alloc_s {
 
 
 #define TD_ALLOC_MAX_PERMS     128
+#define TD_RELAY_RCVBUF        (512 * 1024)  /* the kernel doubles it */
 #define TD_ALLOC_MAX_CHANS     128
 
 

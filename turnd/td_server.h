@@ -73,6 +73,7 @@ struct td_conn_s {
     size_t                    out_off;
     size_t                    out_len;
     unsigned                  writing:1;     /* EPOLLOUT is on */
+    unsigned                  corked:1;      /* a batch: append only */
     unsigned                  closed:1;
 };
 
@@ -199,6 +200,9 @@ void td_tcp_event(td_thread_t *thr, td_conn_t *c, uint32_t events);
 int td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf,
     size_t len);
 void td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why);
+/* while corked, td_tcp_send() appends; uncork sends it all at once */
+void td_tcp_cork(td_conn_t *c);
+void td_tcp_uncork(td_thread_t *thr, td_conn_t *c);
 void td_tcp_alloc_gone(td_thread_t *thr, td_conn_t *c);
 void td_tcp_timer(td_thread_t *thr, td_timer_t *t);
 void td_tcp_release(td_thread_t *thr);

@@ -42,7 +42,10 @@
 
 
 static void td_tcp_read(td_thread_t *thr, td_conn_t *c);
-static void td_tcp_frames(td_thread_t *thr, td_conn_t *c);
+static size_t td_tcp_frames(td_thread_t *thr, td_conn_t *c, uint8_t *buf,
+    size_t len);
+static int td_tcp_append(td_thread_t *thr, td_conn_t *c, const uint8_t *buf,
+    size_t len);
 static void td_tcp_flush(td_thread_t *thr, td_conn_t *c);
 static void td_tcp_want_write(td_thread_t *thr, td_conn_t *c, int on);
 static long td_tcp_frame_len(const uint8_t *buf, size_t len);
@@ -201,17 +204,30 @@ td_tcp_event(td_thread_t *thr, td_conn_t *c, uint32_t events)
 }
 
 
+/*
+ * Reads go to the thread's receive buffer (64 KiB at a time), behind
+ * what is left of the connection's last partial frame; what is left of
+ * this read's goes back to c->in (a frame larger than that is skipped,
+ * so the rest always fits).  ChannelData to peers is queued meanwhile
+ * and sent with one sendmmsg() before the buffer is read into again.
+ */
+
 static void
 td_tcp_read(td_thread_t *thr, td_conn_t *c)
 {
-    int      round;
-    size_t   room;
-    ssize_t  n;
+    int       round;
+    size_t    room, have, pos;
+    ssize_t   n;
+    uint8_t  *buf;
+
+    buf = thr->bufs;
 
     for (round = 0; round < TD_TCP_READS && !c->closed; round++) {
-        room = TD_TCP_IN_SIZE - c->in_len;
+        have = c->in_len;
+        memcpy(buf, c->in, have);
+        room = TD_DGRAM_MAX - have;
 
-        n = recv(c->ev.fd, c->in + c->in_len, room, 0);
+        n = recv(c->ev.fd, buf + have, room, 0);
 
         if (n == 0) {
             td_tcp_close(thr, c, "closed by the client");
@@ -231,9 +247,19 @@ td_tcp_read(td_thread_t *thr, td_conn_t *c)
             return;
         }
 
-        c->in_len += (size_t) n;
+        have += (size_t) n;
 
-        td_tcp_frames(thr, c);
+        thr->oq_on = 1;
+        pos = td_tcp_frames(thr, c, buf, have);
+        td_udp_flush(thr);
+        thr->oq_on = 0;
+
+        if (c->closed) {
+            return;
+        }
+
+        c->in_len = have - pos;
+        memcpy(c->in, buf + pos, c->in_len);
 
         /* a short read drained the socket */
         if ((size_t) n < room) {
@@ -243,8 +269,10 @@ td_tcp_read(td_thread_t *thr, td_conn_t *c)
 }
 
 
-static void
-td_tcp_frames(td_thread_t *thr, td_conn_t *c)
+/* returns how much of buf was used; the rest is a partial frame */
+
+static size_t
+td_tcp_frames(td_thread_t *thr, td_conn_t *c, uint8_t *buf, size_t len)
 {
     long      fl;
     size_t    pos, avail, k;
@@ -253,7 +281,7 @@ td_tcp_frames(td_thread_t *thr, td_conn_t *c)
     pos = 0;
 
     while (!c->closed) {
-        avail = c->in_len - pos;
+        avail = len - pos;
 
         if (c->skip > 0) {
             k = (c->skip < avail) ? c->skip : avail;
@@ -267,12 +295,12 @@ td_tcp_frames(td_thread_t *thr, td_conn_t *c)
             continue;
         }
 
-        fl = td_tcp_frame_len(c->in + pos, avail);
+        fl = td_tcp_frame_len(buf + pos, avail);
 
         if (fl < 0) {
             thr->stats.malformed++;
             td_tcp_close(thr, c, "not a STUN or ChannelData stream");
-            return;
+            break;
         }
 
         if (fl == 0) {
@@ -289,7 +317,7 @@ td_tcp_frames(td_thread_t *thr, td_conn_t *c)
             break;
         }
 
-        frame = c->in + pos;
+        frame = buf + pos;
         pos += (size_t) fl;
 
         thr->stats.rx_packets++;
@@ -303,14 +331,7 @@ td_tcp_frames(td_thread_t *thr, td_conn_t *c)
         }
     }
 
-    if (c->closed) {
-        return;
-    }
-
-    if (pos > 0) {
-        memmove(c->in, c->in + pos, c->in_len - pos);
-        c->in_len -= pos;
-    }
+    return pos;
 }
 
 
@@ -342,24 +363,21 @@ td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf, size_t len)
         return -1;
     }
 
-    if (c->out_len > 0) {
-        /* queued bytes go first: append whole, or drop whole */
-        if (len > TD_TCP_OUT_SIZE - c->out_off - c->out_len) {
-            memmove(c->out, c->out + c->out_off, c->out_len);
-            c->out_off = 0;
+    if (c->corked) {
+        /* a full buffer goes out now, to make room */
+        if (len > TD_TCP_OUT_SIZE - c->out_len && !c->writing) {
+            td_tcp_flush(thr, c);
 
-            if (len > TD_TCP_OUT_SIZE - c->out_len) {
-                thr->stats.tcp_overflow++;
+            if (c->closed) {
                 return -1;
             }
         }
 
-        memcpy(c->out + c->out_off + c->out_len, buf, len);
-        c->out_len += len;
-        thr->stats.tx_packets++;
-        thr->stats.tx_bytes += len;
+        return td_tcp_append(thr, c, buf, len);
+    }
 
-        return 0;
+    if (c->out_len > 0) {
+        return td_tcp_append(thr, c, buf, len);
     }
 
     if (len > TD_TCP_OUT_SIZE) {
@@ -389,6 +407,57 @@ td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf, size_t len)
     }
 
     return 0;
+}
+
+
+/* queued bytes go first: append whole, or drop whole */
+
+static int
+td_tcp_append(td_thread_t *thr, td_conn_t *c, const uint8_t *buf,
+    size_t len)
+{
+    if (len > TD_TCP_OUT_SIZE - c->out_off - c->out_len) {
+        memmove(c->out, c->out + c->out_off, c->out_len);
+        c->out_off = 0;
+
+        if (len > TD_TCP_OUT_SIZE - c->out_len) {
+            thr->stats.tcp_overflow++;
+            return -1;
+        }
+    }
+
+    memcpy(c->out + c->out_off + c->out_len, buf, len);
+    c->out_len += len;
+    thr->stats.tx_packets++;
+    thr->stats.tx_bytes += len;
+
+    return 0;
+}
+
+
+void
+td_tcp_cork(td_conn_t *c)
+{
+    c->corked = 1;
+}
+
+
+/* what a batch appended goes out in one send() */
+
+void
+td_tcp_uncork(td_thread_t *thr, td_conn_t *c)
+{
+    c->corked = 0;
+
+    if (c->closed || c->out_len == 0 || c->writing) {
+        return;
+    }
+
+    td_tcp_flush(thr, c);
+
+    if (!c->closed && c->out_len > 0) {
+        td_tcp_want_write(thr, c, 1);
+    }
 }
 
 

@@ -29,6 +29,7 @@ static void td_udp_local(td_listener_t *ls, struct msghdr *mh,
     td_client_t *cl);
 static size_t td_udp_ctrl(const td_client_t *cl, uint8_t *buf);
 static void td_batch_setup(td_thread_t *thr, int ctrl);
+static void td_relay_read(td_thread_t *thr, td_alloc_t *a);
 
 
 void
@@ -383,6 +384,25 @@ td_server_send(td_thread_t *thr, const td_client_t *cl, const uint8_t *buf,
 
 void
 td_server_relay_input(td_thread_t *thr, td_alloc_t *a)
+{
+    td_conn_t  *c;
+
+    if (!a->client.tcp) {
+        td_relay_read(thr, a);
+        return;
+    }
+
+    /* a closed connection stays in memory until the end of the batch */
+    c = a->client.conn;
+
+    td_tcp_cork(c);
+    td_relay_read(thr, a);
+    td_tcp_uncork(thr, c);
+}
+
+
+static void
+td_relay_read(td_thread_t *thr, td_alloc_t *a)
 {
     int             n, i, m, k, round;
     size_t          len, olen, clen;
