@@ -20,7 +20,7 @@ B :=            build
 WARN :=         -Wall -Wextra -Werror
 CFLAGS ?=       -O2 -g
 TD_CFLAGS :=    -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon -Iturnd
-TD_LIBS :=      -lcrypto -lpthread
+TD_LIBS :=      -lcrypto -lz -lpthread
 
 COMMON_SRCS :=  $(wildcard common/*.c)
 TURND_SRCS :=   $(filter-out turnd/td_main.c, $(wildcard turnd/*.c))

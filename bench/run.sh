@@ -113,7 +113,7 @@ build() {
 
     gcc $CFLAGS_BENCH -I"$ROOT/common" -o "$B/turnload" \
         "$ROOT/bench/turnload.c" "$ROOT/common/trtc_stun.c" \
-        "$ROOT/common/trtc_crypto.c" -lcrypto \
+        "$ROOT/common/trtc_crypto.c" -lcrypto -lz \
         || die "cannot build turnload"
 
     gcc $CFLAGS_BENCH -o "$B/udpfwd" "$ROOT/bench/udpfwd.c" \

@@ -9,7 +9,7 @@
  *
  *     clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
  *         t/fuzz/stun_fuzz.c common/trtc_stun.c common/trtc_crypto.c \
- *         -lcrypto -o build/fuzz/stun_fuzz
+ *         -lcrypto -lz -o build/fuzz/stun_fuzz
  *     build/fuzz/stun_fuzz -max_total_time=60 build/fuzz/corpus
  *
  * Besides "no crash", it checks what must hold for any input: a defined
