@@ -47,7 +47,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Socket qw(SOL_SOCKET SO_REUSEADDR PF_INET SOCK_STREAM inet_aton
-              pack_sockaddr_in);
+              pack_sockaddr_in unpack_sockaddr_in);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -145,9 +145,11 @@ END {
     stop_front($_) for grep { -e "$dir/$_.pid" } qw(nginx quit single);
 }
 
+# Below the kernel's ephemeral range (32768 and up), so no client's
+# connection takes the port between the probe and its use.
 sub free_port {
     for (1 .. 200) {
-        my $p = 20000 + int rand 19000;
+        my $p = 20000 + int rand 12000;
         my $ok = 1;
         for my $proto (qw(tcp udp)) {
             my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
@@ -221,7 +223,7 @@ my %port;   # peer name => port; a peer is TYPE1, TYPE2 or TYPEb
 for my $type (qw(tcp http https tls wss stun)) {
     $port{"$type$_"} = free_port() for qw(1 2 b);
 }
-$port{$_} = free_port() for qw(front back quit single);
+$port{$_} = free_port() for qw(front quit single);
 
 write_file("$dir/www/health", "ok\n");
 
@@ -821,10 +823,12 @@ stop_front('nginx');
 
 # A black hole: a listener whose backlog is full drops further SYNs, so a
 # connect() to it hangs (until the check's timeout).
+# Its port is the kernel's choice: one picked long before could be taken
+# by now.
 socket(my $bh, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
 setsockopt($bh, SOL_SOCKET, SO_REUSEADDR, 1);
-bind($bh, pack_sockaddr_in($port{back}, inet_aton('127.0.0.1')))
-    or die "bind: $!";
+bind($bh, pack_sockaddr_in(0, inet_aton('127.0.0.1'))) or die "bind: $!";
+$port{back} = (unpack_sockaddr_in(getsockname $bh))[0];
 listen($bh, 0) or die "listen: $!";
 my @fill = map { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port{back}",
                                        Timeout => 0.3) } 1 .. 2;

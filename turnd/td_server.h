@@ -129,18 +129,17 @@ struct td_thread_s {
     uint8_t                   out[TD_OUT_SIZE];
 
     /*
-     * What one batch from a listening socket sends (replies, datagrams
-     * to peers), queued and sent with one sendmmsg() per socket at the
-     * end of the batch.  Replies are copied; datagrams to peers point
-     * into the receive buffers, which live until the next read.
+     * What one batch from a listening socket or a TCP read sends
+     * (replies, datagrams to peers): a run of datagrams from one socket
+     * is queued and sent with one sendmmsg().  Replies are copied;
+     * datagrams to peers point into the receive buffers, which live
+     * until the next read.
      */
     unsigned                  oq_on;
     unsigned                  noq;
     int                       oq_fd[TD_BATCH];
     uint8_t                   oq_peer[TD_BATCH];
-    uint8_t                   oq_done[TD_BATCH];
     struct mmsghdr            oq_msgs[TD_BATCH];
-    struct mmsghdr            oq_sorted[TD_BATCH];
     struct iovec              oq_iov[TD_BATCH];
     struct sockaddr_storage   oq_names[TD_BATCH];
     uint8_t                   oq_ctrl[TD_BATCH][TD_CTRL_SIZE];

@@ -128,7 +128,14 @@ td_udp_queue(td_thread_t *thr, int fd, const struct sockaddr *to,
         return -1;
     }
 
-    if (thr->noq == TD_BATCH) {
+    /*
+     * Only a run of datagrams from one socket waits for the end of the
+     * batch: sent together they leave sooner than one by one, while a
+     * datagram held back behind other sockets' work would only wait.
+     */
+    if (thr->noq == TD_BATCH
+        || (thr->noq > 0 && thr->oq_fd[thr->noq - 1] != fd))
+    {
         td_udp_flush(thr);
     }
 
@@ -144,7 +151,6 @@ td_udp_queue(td_thread_t *thr, int fd, const struct sockaddr *to,
     thr->oq_iov[i].iov_len = len;
     thr->oq_fd[i] = fd;
     thr->oq_peer[i] = (uint8_t) peer;
-    thr->oq_done[i] = 0;
 
     mh = &thr->oq_msgs[i].msg_hdr;
     mh->msg_name = &thr->oq_names[i];
@@ -164,46 +170,20 @@ td_udp_queue(td_thread_t *thr, int fd, const struct sockaddr *to,
 }
 
 
-/*
- * One sendmmsg() per socket: the queue is regrouped by socket, each
- * socket's datagrams in the order they were queued (only the order on
- * one socket is seen by anyone).
- */
+/* the queue holds one socket's datagrams: one sendmmsg() */
 
 void
 td_udp_flush(td_thread_t *thr)
 {
     int        rc;
-    unsigned   i, j, k, m, n, idx[TD_BATCH];
+    unsigned   i, k, n;
     uint64_t  *packets, *bytes;
 
     n = thr->noq;
     thr->noq = 0;
 
-    m = 0;
-
-    for (i = 0; i < n; i++) {
-        if (thr->oq_done[i]) {
-            continue;
-        }
-
-        for (j = i; j < n; j++) {
-            if (!thr->oq_done[j] && thr->oq_fd[j] == thr->oq_fd[i]) {
-                thr->oq_done[j] = 1;
-                idx[m] = j;
-                thr->oq_sorted[m++] = thr->oq_msgs[j];
-            }
-        }
-    }
-
-    for (k = 0; k < m; /* void */ ) {
-        for (j = k + 1; j < m && thr->oq_fd[idx[j]] == thr->oq_fd[idx[k]];
-             j++)
-        {
-            /* void */
-        }
-
-        rc = sendmmsg(thr->oq_fd[idx[k]], &thr->oq_sorted[k], j - k, 0);
+    for (k = 0; k < n; k += (unsigned) rc) {
+        rc = sendmmsg(thr->oq_fd[k], &thr->oq_msgs[k], n - k, 0);
 
         if (rc <= 0) {
             /* the first one failed: drop it, send the rest */
@@ -215,24 +195,22 @@ td_udp_flush(td_thread_t *thr)
             }
 
             rc = 1;
-
-        } else {
-            for (i = k; i < k + (unsigned) rc; i++) {
-                if (thr->oq_peer[idx[i]]) {
-                    packets = &thr->stats.peer_tx_packets;
-                    bytes = &thr->stats.peer_tx_bytes;
-
-                } else {
-                    packets = &thr->stats.tx_packets;
-                    bytes = &thr->stats.tx_bytes;
-                }
-
-                (*packets)++;
-                *bytes += thr->oq_iov[idx[i]].iov_len;
-            }
+            continue;
         }
 
-        k += (unsigned) rc;
+        for (i = k; i < k + (unsigned) rc; i++) {
+            if (thr->oq_peer[i]) {
+                packets = &thr->stats.peer_tx_packets;
+                bytes = &thr->stats.peer_tx_bytes;
+
+            } else {
+                packets = &thr->stats.tx_packets;
+                bytes = &thr->stats.tx_bytes;
+            }
+
+            (*packets)++;
+            *bytes += thr->oq_iov[i].iov_len;
+        }
     }
 }
 
