@@ -172,7 +172,7 @@ function goal(name, v, op, target, note,   ok) {
 }
 
 # a ratio per cell, and their geometric mean (robust to one noisy cell)
-function goal_cells(what, a, ka, b, kb, op, target, udp_only,
+function goal_cells(what, a, ka, b, kb, op, target, cells,
                     x, c, t, f, n, lsum, note)
 {
     n = 0
@@ -180,7 +180,7 @@ function goal_cells(what, a, ka, b, kb, op, target, udp_only,
 
     for (x = 1; x <= nord; x++) {
         c = ord[x]
-        if (udp_only && c !~ /^udp/) continue
+        if (c !~ cells) continue
 
         t = get(a, c, ka)
         f = get(b, c, kb)
@@ -270,11 +270,16 @@ END {
     print ""
     print "Goals (turnd):"
 
-    goal_cells("cpu_vs_floor", "turnd", "cpu", "floor", "cpu", "<=", 1.15, 1)
+    goal_cells("cpu_vs_floor", "turnd", "cpu", "floor", "cpu", "<=", 1.15,
+               "^udp")
+    goal_cells("cpu_vs_floor_tcp", "turnd", "cpu", "floor", "cpu", "<=",
+               1.15, "^tcp")
     goal_cells("max_rate_vs_floor", "turnd", "max", "floor", "max", ">=",
-               0.85, 1)
+               0.85, "^udp")
+    goal_cells("max_rate_vs_floor_tcp", "turnd", "max", "floor", "max", ">=",
+               0.85, "^tcp")
     goal_cells("p99_vs_coturn", "turnd", "p99", "coturn", "p99", "<=", 1.0,
-               0)
+               "")
 
     t = get("turnd", "mem", "cycles_per_s")
     o = get("coturn", "mem", "cycles_per_s")

@@ -481,7 +481,6 @@ for round in $(seq "$ROUNDS"); do
                 k=$((k + 1))
 
                 for name in "${order[@]}"; do
-                    [ "$name" = floor ] && [ "$tr" = tcp ] && continue
                     [ -n "${PID[$name]:-}" ] || continue
                     wait_quiet
                     log "round $round $tr n=$n size=$size: $name"
@@ -494,7 +493,6 @@ for round in $(seq "$ROUNDS"); do
                     wait_quiet
                     for i in $(seq ${#order[@]}); do
                         name=${order[$(( (i - 1 + rep) % ${#order[@]} ))]}
-                        [ "$name" = floor ] && [ "$tr" = tcp ] && continue
                         [ -n "${PID[$name]:-}" ] || continue
                         relay_cell "$name" "$tr" "$n" "$size" \
                             "$round.$rep" fixed

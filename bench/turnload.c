@@ -19,11 +19,14 @@
  *              fixed-rate step (-r) and/or a search for the highest rate
  *              that passes (-S; see tl_step_once()), then Refresh 0.
  *   allocrate  K clients in parallel, each doing full cycles (Allocate,
- *              401, Allocate with integrity, Refresh 0); a UDP client
- *              keeps its socket from cycle to cycle (the server sees a
- *              new allocation each time, and the generator saves a
- *              socket(), bind() and close() a cycle), a failed one or a
- *              TCP client starts again on a new socket.
+ *              401, Allocate with integrity, Refresh 0), each cycle from
+ *              a new 5-tuple.  Over UDP a client keeps one socket, bound
+ *              to the wildcard address, and sends each cycle from the
+ *              next address of -C's /16 (IP_PKTINFO): a new 5-tuple for
+ *              the server without a socket(), bind() and close() for the
+ *              generator, and no 5-tuple again for tens of seconds
+ *              (coturn 4.6.1 answers 437 to an Allocate from a 5-tuple
+ *              it deleted less than a second before).
  *   hold       the server's RSS idle, with N live allocations, and after
  *              they are all deleted.
  *   --raw      no TURN: the server is a plain forwarder (udpfwd), the
@@ -125,6 +128,8 @@ typedef struct {
     uint8_t             *obuf;          /* TCP output the kernel refused */
     size_t               olen;
     size_t               ooff;
+    struct in_addr       src;           /* allocrate over UDP: this cycle's */
+    unsigned             pktinfo:1;     /* ... sent from src */
 } tl_alloc_t;
 
 
@@ -177,6 +182,9 @@ static uint64_t tl_gen_drops(void);
 static void tl_cpu_stat(tl_snap_t *s);
 
 static int tl_bind_client(int fd);
+static int tl_bind_any(int fd);
+static void tl_next_src(tl_alloc_t *a);
+static ssize_t tl_send_from(tl_alloc_t *a, const uint8_t *p, size_t len);
 static int tl_alloc_open(tl_alloc_t *a);
 static void tl_alloc_close(tl_alloc_t *a);
 static void tl_alloc_start(tl_alloc_t *a);
@@ -473,8 +481,8 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (tl_raw && (tl_tcp || tl_mode != TL_MODE_RELAY)) {
-        fprintf(stderr, "turnload: --raw is UDP relay only\n");
+    if (tl_raw && tl_mode != TL_MODE_RELAY) {
+        fprintf(stderr, "turnload: --raw is relay mode only\n");
         return 2;
     }
 
@@ -1122,6 +1130,75 @@ tl_bind_client(int fd)
 }
 
 
+/* allocrate over UDP: one port on every local address */
+
+static int
+tl_bind_any(int fd)
+{
+    struct sockaddr_in  sin;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_ANY);
+    sin.sin_port = 0;
+
+    return bind(fd, (struct sockaddr *) &sin, sizeof(sin));
+}
+
+
+/* the next address of -C's /16, never its .0 or .255 */
+
+static void
+tl_next_src(tl_alloc_t *a)
+{
+    uint32_t  base, k;
+
+    base = ntohl(tl_client.sin_addr.s_addr) & 0xffff0000u;
+
+    do {
+        k = (uint32_t) (tl_tuple++ % 65536);
+    } while ((k & 0xff) == 0 || (k & 0xff) == 0xff);
+
+    a->src.s_addr = htonl(base + k);
+}
+
+
+/* a datagram to the server from this cycle's source address */
+
+static ssize_t
+tl_send_from(tl_alloc_t *a, const uint8_t *p, size_t len)
+{
+    struct iovec        iov;
+    struct msghdr       mh;
+    struct cmsghdr     *cm;
+    struct in_pktinfo   pi;
+    uint8_t             ctrl[CMSG_SPACE(sizeof(struct in_pktinfo))];
+
+    iov.iov_base = (void *) p;
+    iov.iov_len = len;
+
+    memset(&mh, 0, sizeof(mh));
+    memset(ctrl, 0, sizeof(ctrl));
+    mh.msg_name = &tl_server;
+    mh.msg_namelen = sizeof(tl_server);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctrl;
+    mh.msg_controllen = sizeof(ctrl);
+
+    memset(&pi, 0, sizeof(pi));
+    pi.ipi_spec_dst = a->src;
+
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = IPPROTO_IP;
+    cm->cmsg_type = IP_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(pi));
+    memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+
+    return sendmsg(a->obj.fd, &mh, MSG_DONTWAIT);
+}
+
+
 static int
 tl_alloc_open(tl_alloc_t *a)
 {
@@ -1151,13 +1228,26 @@ tl_alloc_open(tl_alloc_t *a)
         (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
 
-    if (tl_bind_client(fd) != 0) {
+    a->pktinfo = (tl_mode == TL_MODE_ALLOCRATE && !tl_tcp);
+
+    if (a->pktinfo) {
+        if (tl_bind_any(fd) != 0) {
+            tl_sock_errors++;
+            close(fd);
+            return -1;
+        }
+
+        tl_next_src(a);
+
+    } else if (tl_bind_client(fd) != 0) {
         tl_sock_errors++;
         close(fd);
         return -1;
     }
 
-    if (connect(fd, (struct sockaddr *) &tl_server, sizeof(tl_server)) == -1
+    if (!a->pktinfo
+        && connect(fd, (struct sockaddr *) &tl_server, sizeof(tl_server))
+           == -1
         && errno != EINPROGRESS)
     {
         tl_sock_errors++;
@@ -1261,11 +1351,12 @@ tl_alloc_start(tl_alloc_t *a)
 }
 
 
-/* the next cycle on the same UDP socket: from the first Allocate again */
+/* the next cycle on the same UDP socket, from a new address */
 
 static void
 tl_alloc_again(tl_alloc_t *a)
 {
+    tl_next_src(a);
     a->started = tl_now();
     a->nonce_len = 0;
     a->tries = 0;
@@ -1381,7 +1472,8 @@ tl_send_bytes(tl_alloc_t *a, const uint8_t *p, size_t len)
 {
     ssize_t  n;
 
-    n = send(a->obj.fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = a->pktinfo ? tl_send_from(a, p, len)
+                   : send(a->obj.fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
     if (n == (ssize_t) len) {
         return 0;
@@ -1533,7 +1625,7 @@ tl_on_data(tl_alloc_t *a, const uint8_t *p, size_t len)
     uint32_t  h[4];
     uint64_t  ts, now;
 
-    if (!tl_raw) {
+    if (!tl_raw || tl_tcp) {
         if (len < 4 || ((uint16_t) (p[0] << 8 | p[1])) != TL_CHANNEL
             || ((size_t) (p[2] << 8 | p[3])) + 4 > len)
         {
@@ -1730,7 +1822,14 @@ tl_alloc_write(tl_alloc_t *a)
         }
 
         tl_set_events(a, EPOLLIN);
-        tl_request(a, TRTC_STUN_ALLOCATE, 0);
+
+        if (tl_raw) {
+            tl_send_ping(a);
+
+        } else {
+            tl_request(a, TRTC_STUN_ALLOCATE, 0);
+        }
+
         return;
     }
 
@@ -1887,7 +1986,7 @@ tl_timers(uint64_t now)
             continue;
         }
 
-        (void) send(a->obj.fd, a->req, a->req_len, MSG_DONTWAIT);
+        (void) tl_send_bytes(a, a->req, a->req_len);
     }
 }
 
@@ -1901,9 +2000,22 @@ tl_send_ping(tl_alloc_t *a)
     a->tries = 1;
     a->deadline = tl_now() + TL_RTO;
 
-    tl_fill(tl_bufs[0], a, 0, a->deadline);
-    (void) send(a->obj.fd, tl_bufs[0], tl_size, MSG_DONTWAIT);
-    memset(tl_bufs[0], 0xa5, tl_size);
+    if (!tl_tcp) {
+        tl_fill(tl_bufs[0], a, 0, a->deadline);
+        (void) send(a->obj.fd, tl_bufs[0], tl_size, MSG_DONTWAIT);
+        memset(tl_bufs[0], 0xa5, tl_size);
+        return;
+    }
+
+    /* over TCP the floor frames the stream as ChannelData, as TURN does */
+    tl_bufs[0][0] = TL_CHANNEL >> 8;
+    tl_bufs[0][1] = TL_CHANNEL & 0xff;
+    tl_bufs[0][2] = (uint8_t) (tl_size >> 8);
+    tl_bufs[0][3] = (uint8_t) tl_size;
+    tl_fill(tl_bufs[0] + 4, a, 0, a->deadline);
+    (void) send(a->obj.fd, tl_bufs[0], 4 + ((tl_size + 3) & ~3u),
+                MSG_DONTWAIT | MSG_NOSIGNAL);
+    memset(tl_bufs[0], 0xa5, 4 + ((tl_size + 3) & ~3u));
 }
 
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "td_log.h"
 #include "td_relay.h"
@@ -57,7 +58,7 @@ typedef struct {
 static uint32_t td_key5_hash(const td_ep_t *client, const td_ep_t *local);
 static uint32_t td_keyep_hash(const td_alloc_t *a, const td_ep_t *ep);
 static uint32_t td_keynum_hash(const td_alloc_t *a, uint16_t number);
-static void td_alloc_buffer(td_alloc_t *a);
+static int td_alloc_listen(td_alloc_t *a);
 static void td_perm_free(td_perm_t *p);
 static void td_chan_free(td_chan_t *c);
 static td_quota_t **td_quota_slot(const char *user, size_t len);
@@ -321,9 +322,9 @@ td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
     size_t user_len, const uint8_t *tid, int fd, unsigned relay_index,
     unsigned port, unsigned lifetime)
 {
+    int                   size;
     td_alloc_t           *a;
     const td_relay_t     *r;
-    struct epoll_event    ee;
     struct sockaddr_in   *sin;
     struct sockaddr_in6  *sin6;
 
@@ -337,14 +338,13 @@ td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
     a->thr = thr;
     a->timer.kind = TD_TIMER_ALLOC;
 
-    ee.events = EPOLLIN;
-    ee.data.ptr = a;
-
-    if (epoll_ctl(thr->epfd, EPOLL_CTL_ADD, fd, &ee) == -1) {
-        td_log(TD_LOG_ERR, "epoll_ctl() failed: %s", strerror(errno));
-        free(a);
-        return NULL;
-    }
+    /*
+     * Until its first permission nothing may come through the relay
+     * socket, so it is not polled (td_alloc_listen()), and the kernel
+     * keeps no more than a few datagrams of whoever sends to it meanwhile.
+     */
+    size = 0;
+    (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 
     a->client = *cl;
     td_ep_set(&a->client_ep, (const struct sockaddr *) &cl->addr, 1);
@@ -537,6 +537,10 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
             return NULL;
         }
 
+        if (!a->polled && td_alloc_listen(a) != 0) {
+            return NULL;
+        }
+
         p = calloc(1, sizeof(td_perm_t));
         if (p == NULL) {
             return NULL;
@@ -551,10 +555,6 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
         p->next = a->perms;
         a->perms = p;
         a->nperms++;
-
-        if (!a->buffered) {
-            td_alloc_buffer(a);
-        }
 
         /* channels whose permission had expired work again */
         for (c = a->chans; c != NULL; c = c->next) {
@@ -575,19 +575,20 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
 
 
 /*
- * A relay socket takes datagrams once it has a permission: then it gets
- * room for a burst (a video keyframe, a stall of the thread), where the
- * kernel's default holds about 200 datagrams.  Allocations never used
- * (most ICE candidates) keep the default and cost no system call.
- * Beyond net.core.rmem_max only with CAP_NET_ADMIN.
+ * The first permission opens the relay socket: room for a burst (a video
+ * keyframe, a stall of the thread; the kernel's default holds about 200
+ * datagrams), what came before any permission dropped, and the socket in
+ * the thread's epoll.  Allocations never used (most ICE candidates) cost
+ * none of it.  Beyond net.core.rmem_max only with CAP_NET_ADMIN.
  */
 
-static void
-td_alloc_buffer(td_alloc_t *a)
+static int
+td_alloc_listen(td_alloc_t *a)
 {
-    int  size;
+    int                  size;
+    uint8_t              junk[1];
+    struct epoll_event   ee;
 
-    a->buffered = 1;
     size = TD_RELAY_RCVBUF;
 
     if (setsockopt(a->ev.fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
@@ -597,6 +598,24 @@ td_alloc_buffer(td_alloc_t *a)
         (void) setsockopt(a->ev.fd, SOL_SOCKET, SO_RCVBUF, &size,
                           sizeof(size));
     }
+
+    while (recv(a->ev.fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_TRUNC)
+           >= 0)
+    {
+        a->thr->stats.dropped++;
+    }
+
+    ee.events = EPOLLIN;
+    ee.data.ptr = a;
+
+    if (epoll_ctl(a->thr->epfd, EPOLL_CTL_ADD, a->ev.fd, &ee) == -1) {
+        td_log(TD_LOG_ERR, "epoll_ctl() failed: %s", strerror(errno));
+        return -1;
+    }
+
+    a->polled = 1;
+
+    return 0;
 }
 
 

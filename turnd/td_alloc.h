@@ -127,7 +127,7 @@ struct td_alloc_s {
     uint8_t                   token[8];      /* RESERVATION-TOKEN made */
     unsigned                  has_token:1;
     unsigned                  freed:1;
-    unsigned                  buffered:1;    /* TD_RELAY_RCVBUF set */
+    unsigned                  polled:1;      /* relay socket in epoll */
 
     time_t                    expires;
     unsigned                  lifetime;
