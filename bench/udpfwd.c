@@ -17,7 +17,8 @@
  * sockets of an epoll round instead: measured here, it saves no CPU and
  * costs about 12 us of median round trip, so it is off.
  *
- * The listener's buffers are 2 MB (-b), what coturn and turnd ask for.
+ * The listener's buffers are 2 MB (-b), what coturn and turnd ask for;
+ * relay sockets get 512 KiB, as turnd's do.
  *
  * Over TCP (a listener on the same address) the floor does what a TURN
  * server must at the least: the stream is cut into ChannelData frames
@@ -50,6 +51,7 @@
 #define UF_MAX_CLIENTS 60000
 #define UF_TCP_IN     65536
 #define UF_TCP_OUT    65536
+#define UF_RELAY_RCVBUF (512 * 1024)
 
 /* what an epoll event points at */
 #define UF_UDP_RELAY  1
@@ -98,6 +100,7 @@ static void uf_tcp_to_peer(uf_conn_t *c, int m);
 static void uf_tcp_relay_read(uf_conn_t *c);
 static void uf_tcp_write(uf_conn_t *c);
 static void uf_tcp_close(uf_conn_t *c);
+static void uf_relay_buffer(int fd);
 static void uf_on_alarm(int signo);
 
 
@@ -393,6 +396,8 @@ uf_client(const struct sockaddr_in *sin)
         return NULL;
     }
 
+    uf_relay_buffer(fd);
+
     c->kind = UF_UDP_RELAY;
     c->addr = *sin;
     c->fd = fd;
@@ -565,6 +570,8 @@ uf_tcp_accept(void)
             free(c);
             continue;
         }
+
+        uf_relay_buffer(rfd);
 
         c->ev.kind = UF_TCP_CONN;
         c->ev.conn = c;
@@ -765,6 +772,23 @@ uf_tcp_close(uf_conn_t *c)
     c->next = uf_dead;
     uf_dead = c;
 }
+
+/* the receive buffer turnd gives a relay socket: room for a burst */
+
+static void
+uf_relay_buffer(int fd)
+{
+    int  size;
+
+    size = UF_RELAY_RCVBUF;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size))
+        == -1)
+    {
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    }
+}
+
 
 static void
 uf_on_alarm(int signo)
