@@ -22,7 +22,8 @@
  *              401, Allocate with integrity, Refresh 0), each cycle from
  *              a new 5-tuple.  Over UDP a client keeps one socket, bound
  *              to the wildcard address, and sends each cycle from the
- *              next address of -C's /16 (IP_PKTINFO): a new 5-tuple for
+ *              next address of -C's /16 (IP_PKTINFO; local addresses,
+ *              so -C must be in 127.0.0.0/8): a new 5-tuple for
  *              the server without a socket(), bind() and close() for the
  *              generator, and no 5-tuple again for tens of seconds
  *              (coturn 4.6.1 answers 437 to an Allocate from a 5-tuple

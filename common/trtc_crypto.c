@@ -14,18 +14,16 @@
 #include "trtc_crypto.h"
 
 
-#define TRTC_MD_N  3
+#define TRTC_MD_N       3
+#define TRTC_KEY_CACHE  64           /* longer keys are set every time */
 
 
 static EVP_MAC_CTX *trtc_crypto_mac(unsigned md);
 static EVP_MD *trtc_crypto_md(unsigned md);
 
 
-static const char  *trtc_md_names[TRTC_MD_N] = { "SHA1", "SHA256", "MD5" };
-static const size_t  trtc_md_sizes[TRTC_MD_N] = { 20, 32, 16 };
-
-/* longer keys are set every time */
-#define TRTC_KEY_CACHE  64
+static const char    *trtc_md_names[TRTC_MD_N] = { "SHA1", "SHA256", "MD5" };
+static const size_t   trtc_md_sizes[TRTC_MD_N] = { 20, 32, 16 };
 
 
 /*
@@ -75,6 +73,11 @@ trtc_hmac(unsigned md, const void *key, size_t key_len,
     /* a NULL key means "the previous key" to EVP_MAC_init() */
     if (EVP_MAC_init(ctx, same ? NULL : key, same ? 0 : key_len, NULL) != 1) {
         return -1;
+    }
+
+    /* no copy of an older key stays behind this one, or instead of it */
+    if (!same) {
+        OPENSSL_cleanse(trtc_mac_key[md], TRTC_KEY_CACHE);
     }
 
     if (key_len <= TRTC_KEY_CACHE) {

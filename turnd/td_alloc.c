@@ -575,33 +575,33 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
 
 
 /*
- * The first permission opens the relay socket: room for a burst (a video
- * keyframe, a stall of the thread; the kernel's default holds about 200
- * datagrams), what came before any permission dropped, and the socket in
- * the thread's epoll.  Allocations never used (most ICE candidates) cost
- * none of it.  Beyond net.core.rmem_max only with CAP_NET_ADMIN.
+ * The first permission opens the relay socket: what came before any
+ * permission dropped, the socket in the thread's epoll, and room for a
+ * burst (a video keyframe, a stall of the thread; the kernel's default
+ * holds about 200 datagrams).  Allocations never used (most ICE
+ * candidates) cost none of it.  Beyond net.core.rmem_max only with
+ * CAP_NET_ADMIN.
  */
 
 static int
 td_alloc_listen(td_alloc_t *a)
 {
-    int                  size;
+    int                  size, i;
     uint8_t              junk[1];
     struct epoll_event   ee;
 
-    size = TD_RELAY_RCVBUF;
+    /*
+     * The minimal buffer holds a few datagrams; a flood meanwhile is cut
+     * off by the bound (what comes after is as if it came after the
+     * permission: it passes the permission check or not).
+     */
+    for (i = 0; i < TD_ALLOC_DRAIN; i++) {
+        if (recv(a->ev.fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_TRUNC)
+            < 0)
+        {
+            break;
+        }
 
-    if (setsockopt(a->ev.fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
-                   sizeof(size))
-        == -1)
-    {
-        (void) setsockopt(a->ev.fd, SOL_SOCKET, SO_RCVBUF, &size,
-                          sizeof(size));
-    }
-
-    while (recv(a->ev.fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_TRUNC)
-           >= 0)
-    {
         a->thr->stats.dropped++;
     }
 
@@ -611,6 +611,17 @@ td_alloc_listen(td_alloc_t *a)
     if (epoll_ctl(a->thr->epfd, EPOLL_CTL_ADD, a->ev.fd, &ee) == -1) {
         td_log(TD_LOG_ERR, "epoll_ctl() failed: %s", strerror(errno));
         return -1;
+    }
+
+    /* only a polled socket gets the large buffer */
+    size = TD_RELAY_RCVBUF;
+
+    if (setsockopt(a->ev.fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+                   sizeof(size))
+        == -1)
+    {
+        (void) setsockopt(a->ev.fd, SOL_SOCKET, SO_RCVBUF, &size,
+                          sizeof(size));
     }
 
     a->polled = 1;

@@ -140,8 +140,9 @@ struct td_alloc_s {
 
 
 #define TD_ALLOC_MAX_PERMS     128
-#define TD_RELAY_RCVBUF        (512 * 1024)  /* the kernel doubles it */
 #define TD_ALLOC_MAX_CHANS     128
+#define TD_ALLOC_DRAIN         64            /* at the first permission */
+#define TD_RELAY_RCVBUF        (512 * 1024)  /* the kernel doubles it */
 
 
 /* process-wide: hash seed, quota counters */

@@ -672,7 +672,7 @@ td_auth_nonce_mac(const char *text, const struct sockaddr *client,
     piece.len = n;
 
     if (trtc_hmac(TRTC_MD_SHA256, td_auth_key, sizeof(td_auth_key), &piece,
-                  1, mac, 32)
+                  1, mac, sizeof(mac))
         != 0)
     {
         /* fail closed: a MAC nobody can produce */

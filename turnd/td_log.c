@@ -34,6 +34,7 @@ static int  td_log_stderr = 1;
 
 /* 0 when no line can go anywhere: callers then format nothing */
 int  td_log_sink = 1;
+static int  td_log_null;      /* td_log_fd is the null device */
 
 
 static size_t td_log_escape(char *dst, size_t cap, const char *src,
@@ -50,7 +51,7 @@ static const char  *td_log_levels[] = {
 int
 td_log_open(const char *file, int to_stderr)
 {
-    int  fd, cur;
+    int  fd, cur, null;
 
     __atomic_store_n(&td_log_stderr, to_stderr ? 1 : 0, __ATOMIC_RELAXED);
 
@@ -69,20 +70,17 @@ td_log_open(const char *file, int to_stderr)
         return -1;
     }
 
+    null = td_log_is_null(fd);
+    __atomic_store_n(&td_log_null, null, __ATOMIC_RELAXED);
+
+    cur = __atomic_load_n(&td_log_fd, __ATOMIC_ACQUIRE);
+
     /* log-file=/dev/null is "no log": lines are not even formatted */
-    if (td_log_is_null(fd)) {
+    if (null && cur == -1) {
         close(fd);
-
-        cur = __atomic_exchange_n(&td_log_fd, -1, __ATOMIC_ACQ_REL);
-        if (cur != -1) {
-            close(cur);
-        }
-
         td_log_update_sink();
         return 0;
     }
-
-    cur = __atomic_load_n(&td_log_fd, __ATOMIC_ACQUIRE);
 
     if (cur == -1) {
         __atomic_store_n(&td_log_fd, fd, __ATOMIC_RELEASE);
@@ -90,13 +88,18 @@ td_log_open(const char *file, int to_stderr)
         return 0;
     }
 
-    /* replace the file behind the descriptor other threads use */
+    /*
+     * Replace the file behind the descriptor other threads use (also by
+     * /dev/null: closing it could hand its number to a socket that a
+     * thread about to write a line would then write to).
+     */
     if (dup3(fd, cur, O_CLOEXEC) == -1) {
         close(fd);
         return -1;
     }
 
     close(fd);
+    td_log_update_sink();
 
     return 0;
 }
@@ -136,7 +139,8 @@ td_log_update_sink(void)
     int  on;
 
     on = __atomic_load_n(&td_log_stderr, __ATOMIC_RELAXED)
-         || __atomic_load_n(&td_log_fd, __ATOMIC_RELAXED) != -1;
+         || (__atomic_load_n(&td_log_fd, __ATOMIC_RELAXED) != -1
+             && !__atomic_load_n(&td_log_null, __ATOMIC_RELAXED));
 
     __atomic_store_n(&td_log_sink, on, __ATOMIC_RELAXED);
 }

@@ -47,6 +47,7 @@ static int td_listener_open(td_thread_t *thr, const td_addr_t *a,
 static td_thread_t      **td_threads;
 static unsigned           td_nthreads;
 static unsigned           td_nstarted;
+static time_t             td_trimmed;      /* when malloc_trim() last ran */
 
 
 int
@@ -721,11 +722,22 @@ td_thread_main(void *arg)
 static void
 td_thread_trim(td_thread_t *thr)
 {
+    time_t    last;
     uint64_t  freed;
 
     freed = thr->stats.allocations_freed - thr->trimmed_at;
 
-    if (freed >= TD_TRIM_FREED || (freed > 0 && thr->nallocs == 0)) {
+    if (freed < TD_TRIM_FREED && (freed == 0 || thr->nallocs != 0)) {
+        return;
+    }
+
+    /* malloc_trim() goes through every thread's arena: one a second */
+    last = __atomic_load_n(&td_trimmed, __ATOMIC_RELAXED);
+
+    if (last != thr->now
+        && __atomic_compare_exchange_n(&td_trimmed, &last, thr->now, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    {
         thr->trimmed_at = thr->stats.allocations_freed;
         malloc_trim(0);
     }

@@ -177,7 +177,8 @@ uint64_t td_server_rand(td_thread_t *thr);
 
 /*
  * Queues a datagram from socket fd (with a pktinfo control message when
- * ctrllen) while a listening socket's batch is handled (thr->oq_on):
+ * ctrllen) while a listening socket's batch or a TCP read is handled
+ * (thr->oq_on):
  * copied into the queue when copy is set, else
  * buf must live until td_udp_flush().  peer: counted as sent to a peer.
  * Returns 0, or -1 when it cannot be queued (the caller sends it).

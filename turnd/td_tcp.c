@@ -371,6 +371,15 @@ td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf, size_t len)
             if (c->closed) {
                 return -1;
             }
+
+            /* the kernel is full: no more tries in this batch */
+            if (c->out_len > 0) {
+                td_tcp_want_write(thr, c, 1);
+
+                if (c->closed) {
+                    return -1;
+                }
+            }
         }
 
         return td_tcp_append(thr, c, buf, len);

@@ -323,6 +323,11 @@ td_server_send(td_thread_t *thr, const td_client_t *cl, const uint8_t *buf,
         return 0;
     }
 
+    /* not queued: what is queued goes first */
+    if (thr->noq > 0) {
+        td_udp_flush(thr);
+    }
+
     iov.iov_base = (void *) buf;
     iov.iov_len = len;
 
