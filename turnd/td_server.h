@@ -121,19 +121,15 @@ struct td_thread_s {
     struct sockaddr_storage   names[TD_BATCH];
     uint8_t                   ctrl[TD_BATCH][TD_CTRL_SIZE];
 
-    /* relay -> one UDP client: sendmmsg with one name and control */
-    struct mmsghdr            omsgs[TD_BATCH];
-    struct iovec              oiov[TD_BATCH];
-    uint8_t                   octrl[TD_CTRL_SIZE];
-
     uint8_t                   out[TD_OUT_SIZE];
 
     /*
-     * What one batch from a listening socket or a TCP read sends
-     * (replies, datagrams to peers): a run of datagrams from one socket
-     * is queued and sent with one sendmmsg().  Replies are copied;
-     * datagrams to peers point into the receive buffers, which live
-     * until the next read.
+     * What one batch sends: from a listening socket or a TCP read
+     * (replies, datagrams to peers), from a relay socket (datagrams to
+     * its UDP client).  A run of datagrams from one socket is queued
+     * and sent with one sendmmsg().  Replies are copied; relayed
+     * datagrams point into the receive buffers, which live until the
+     * next read.
      */
     unsigned                  oq_on;
     unsigned                  noq;
@@ -177,10 +173,9 @@ uint64_t td_server_rand(td_thread_t *thr);
 
 /*
  * Queues a datagram from socket fd (with a pktinfo control message when
- * ctrllen) while a listening socket's batch or a TCP read is handled
- * (thr->oq_on):
- * copied into the queue when copy is set, else
- * buf must live until td_udp_flush().  peer: counted as sent to a peer.
+ * ctrllen) while a batch is handled (thr->oq_on): copied into the queue
+ * when copy is set, else buf must live until td_udp_flush().  peer:
+ * counted as sent to a peer.
  * Returns 0, or -1 when it cannot be queued (the caller sends it).
  */
 int td_udp_queue(td_thread_t *thr, int fd, const struct sockaddr *to,

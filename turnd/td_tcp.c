@@ -365,20 +365,12 @@ td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf, size_t len)
 
     if (c->corked) {
         /* a full buffer goes out now, to make room */
+        /* (a full kernel buffer sets writing: no more tries then) */
         if (len > TD_TCP_OUT_SIZE - c->out_len && !c->writing) {
             td_tcp_flush(thr, c);
 
             if (c->closed) {
                 return -1;
-            }
-
-            /* the kernel is full: no more tries in this batch */
-            if (c->out_len > 0) {
-                td_tcp_want_write(thr, c, 1);
-
-                if (c->closed) {
-                    return -1;
-                }
             }
         }
 
@@ -463,10 +455,6 @@ td_tcp_uncork(td_thread_t *thr, td_conn_t *c)
     }
 
     td_tcp_flush(thr, c);
-
-    if (!c->closed && c->out_len > 0) {
-        td_tcp_want_write(thr, c, 1);
-    }
 }
 
 
@@ -481,6 +469,8 @@ td_tcp_flush(td_thread_t *thr, td_conn_t *c)
 
         if (n == -1) {
             if (errno == EAGAIN) {
+                /* the rest when the kernel takes it */
+                td_tcp_want_write(thr, c, 1);
                 return;
             }
 

@@ -387,10 +387,13 @@ td_server_relay_input(td_thread_t *thr, td_alloc_t *a)
 static void
 td_relay_read(td_thread_t *thr, td_alloc_t *a)
 {
-    int             n, i, m, k, round;
+    int             n, i, round, udp;
     size_t          len, olen, clen;
-    uint8_t        *p;
+    uint8_t        *p, ctrl[TD_CTRL_SIZE];
     struct msghdr  *mh;
+
+    udp = !a->client.tcp;
+    clen = udp ? td_udp_ctrl(&a->client, ctrl) : 0;
 
     for (round = 0; round < TD_READ_ROUNDS; round++) {
 
@@ -402,7 +405,8 @@ td_relay_read(td_thread_t *thr, td_alloc_t *a)
             return;
         }
 
-        m = 0;
+        /* one client, one socket: the batch leaves in one sendmmsg() */
+        thr->oq_on = udp;
 
         for (i = 0; i < n; i++) {
             mh = &thr->msgs[i].msg_hdr;
@@ -422,52 +426,23 @@ td_relay_read(td_thread_t *thr, td_alloc_t *a)
                 continue;
             }
 
-            if (a->client.tcp) {
-                td_tcp_send(thr, a->client.conn, p, olen);
-
-                if (a->freed) {
-                    return;     /* the connection failed and took it */
-                }
-
+            if (udp) {
+                (void) td_udp_queue(thr, a->client.ls->ev.fd,
+                                    (struct sockaddr *) &a->client.addr,
+                                    a->client.addrlen, ctrl, clen, p, olen,
+                                    0, 0);
                 continue;
             }
 
-            thr->oiov[m].iov_base = p;
-            thr->oiov[m].iov_len = olen;
-            m++;
-        }
+            td_tcp_send(thr, a->client.conn, p, olen);
 
-        if (m > 0) {
-            clen = td_udp_ctrl(&a->client, thr->octrl);
-
-            for (i = 0; i < m; i++) {
-                mh = &thr->omsgs[i].msg_hdr;
-                mh->msg_name = &a->client.addr;
-                mh->msg_namelen = a->client.addrlen;
-                mh->msg_iov = &thr->oiov[i];
-                mh->msg_iovlen = 1;
-                mh->msg_control = clen ? thr->octrl : NULL;
-                mh->msg_controllen = clen;
-                mh->msg_flags = 0;
-            }
-
-            for (k = 0; k < m; /* void */ ) {
-                i = sendmmsg(a->client.ls->ev.fd, &thr->omsgs[k],
-                             (unsigned) (m - k), 0);
-
-                if (i <= 0) {
-                    /* the first one failed: drop it, try the rest */
-                    thr->stats.send_errors++;
-                    k++;
-                    continue;
-                }
-
-                for ( /* void */ ; i > 0; i--, k++) {
-                    thr->stats.tx_packets++;
-                    thr->stats.tx_bytes += thr->oiov[k].iov_len;
-                }
+            if (a->freed) {
+                return;     /* the connection failed and took it */
             }
         }
+
+        td_udp_flush(thr);
+        thr->oq_on = 0;
 
         if (n < TD_BATCH) {
             return;

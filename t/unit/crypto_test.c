@@ -30,6 +30,8 @@
 static size_t unhex(const char *s, uint8_t *out, size_t cap);
 static int mac_is(unsigned md, const void *key, size_t key_len,
     const char *data, const char *want);
+static void pieces3(trtc_piece_t *p, const char *a, const char *b,
+    const char *c);
 static void test_vectors(void);
 static void test_digests(void);
 static void test_pieces(void);
@@ -101,12 +103,7 @@ test_digests(void)
     uint8_t       out[32], want[32];
     trtc_piece_t  p[3];
 
-    p[0].data = "a";
-    p[0].len = 1;
-    p[1].data = "";
-    p[1].len = 0;
-    p[2].data = "bc";
-    p[2].len = 2;
+    pieces3(p, "a", "", "bc");
 
     unhex("900150983cd24fb0d6963f7d28e17f72", want, sizeof(want));
     tap_ok(trtc_digest(TRTC_MD_MD5, p, 3, out, 16) == 0
@@ -140,12 +137,7 @@ test_pieces(void)
     tap_ok(trtc_hmac(TRTC_MD_SHA1, k0b, 20, p, 1, whole, 20) == 0,
            "one piece");
 
-    p[0].data = "Hi";
-    p[0].len = 2;
-    p[1].data = "";
-    p[1].len = 0;
-    p[2].data = " There";
-    p[2].len = 6;
+    pieces3(p, "Hi", "", " There");
     tap_ok(trtc_hmac(TRTC_MD_SHA1, k0b, 20, p, 3, split, 20) == 0
            && memcmp(whole, split, 20) == 0,
            "three pieces, one empty, give the same MAC");
@@ -357,6 +349,18 @@ mac_is(unsigned md, const void *key, size_t key_len, const char *data,
     }
 
     return ref_len == n && memcmp(out, ref, n) == 0;
+}
+
+
+static void
+pieces3(trtc_piece_t *p, const char *a, const char *b, const char *c)
+{
+    p[0].data = a;
+    p[0].len = strlen(a);
+    p[1].data = b;
+    p[1].len = strlen(b);
+    p[2].data = c;
+    p[2].len = strlen(c);
 }
 
 
