@@ -20,7 +20,7 @@ B :=            build
 WARN :=         -Wall -Wextra -Werror
 CFLAGS ?=       -O2 -g
 TD_CFLAGS :=    -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon -Iturnd
-TD_LIBS :=      -lcrypto -lz -lpthread
+TD_LIBS :=      -lcrypto -lz -lpthread -lsystemd
 
 COMMON_SRCS :=  $(wildcard common/*.c)
 TURND_SRCS :=   $(filter-out turnd/td_main.c, $(wildcard turnd/*.c))
@@ -32,7 +32,7 @@ MODULE_SRCS :=  config $(wildcard ngx_trtc_module/*.[ch]) \
 
 # Debian packages: to build, to run, and what the tests drive.
 DEPS_BUILD :=   gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
-                nginx nginx-dev
+                nginx nginx-dev libsystemd-dev
 DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl
 DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 libtext-diff-perl libjson-pp-perl libipc-run-perl \
