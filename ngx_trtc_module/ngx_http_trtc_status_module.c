@@ -125,7 +125,7 @@ static ngx_str_t  ngx_http_trtc_status_html_head = ngx_string(
 
 static ngx_str_t  ngx_http_trtc_status_types[] = {
     ngx_string("application/json"),
-    ngx_string("text/plain; version=0.0.4"),
+    ngx_string("text/plain; version=0.0.4; charset=utf-8"),
     ngx_string("text/html; charset=utf-8")
 };
 
@@ -458,11 +458,17 @@ ngx_http_trtc_status_prometheus(u_char *p, ngx_array_t *confs,
           "Health checks run" },
         { "trtc_upstream_peer_check_failures_total", "counter",
           "Health checks failed" },
-        { "trtc_upstream_peer_state_since_seconds", "gauge",
+        { "trtc_upstream_peer_state_since_timestamp_seconds", "gauge",
           "Unix time of the last change of state" }
     };
 
     cp = confs->elts;
+
+    p = ngx_sprintf(p,
+        "# HELP trtc_build_info The module's and nginx's versions, always 1\n"
+        "# TYPE trtc_build_info gauge\n"
+        "trtc_build_info{version=\"" NGX_HTTP_TRTC_VERSION "\","
+        "nginx_version=\"" NGINX_VERSION "\"} 1\n");
 
     for (m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++) {
 
@@ -514,9 +520,10 @@ ngx_http_trtc_status_prometheus(u_char *p, ngx_array_t *confs,
     }
 
     p = ngx_sprintf(p,
-        "# HELP trtc_signaling_sessions WebSocket signaling sessions open\n"
-        "# TYPE trtc_signaling_sessions gauge\n"
-        "trtc_signaling_sessions %uA\n"
+        "# HELP trtc_signaling_sessions_open WebSocket signaling sessions "
+        "open\n"
+        "# TYPE trtc_signaling_sessions_open gauge\n"
+        "trtc_signaling_sessions_open %uA\n"
         "# HELP trtc_signaling_sessions_total WebSocket signaling sessions "
         "opened\n"
         "# TYPE trtc_signaling_sessions_total counter\n"
