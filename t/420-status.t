@@ -288,10 +288,10 @@ sub main::html {
     my $text = shift;
     my (@stack, @err);
     my %void = map { $_ => 1 } qw(meta br hr img link input);
-    while ($text =~ /<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>|<!DOCTYPE html>/g) {
+    while ($text =~ /<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(\/?)>|<!DOCTYPE html>/g) {
         next unless defined $2;
         my ($close, $tag) = ($1, lc $2);
-        next if $void{$tag};
+        next if $void{$tag} || $3;          # <br>, and SVG's <rect .../>
         if ($close) {
             my $top = pop @stack // '';
             push @err, "</$tag> closes <$top>" unless $top eq $tag;
@@ -310,6 +310,26 @@ sub main::html {
     }
     $out =~ s/127\.0\.0\.\d+:\d+/ADDR/g;
     return @err ? join("\n", 'ERRORS:', @err) . "\n" : $out;
+}
+
+# The chart of every peer row: "STATE NAME: svg line red" (what it has)
+sub main::charts {
+    my $text = shift;
+    my $out = '';
+    return "external reference\n" if $text =~ /\b(?:src|href)=|url\(/;
+    while ($text =~ m{<tr><td>([^<]*)</td><td class="(\w+)">\w+</td>(.*?)</tr>}g) {
+        my ($name, $state, $rest) = ($1, $2, $3);
+        my @has;
+        if ($rest =~ m{<svg [^>]*>(.*?)</svg>}) {
+            my $svg = $1;
+            push @has, 'svg';
+            push @has, 'line' if $svg =~ /<path [^>]*d="M\d+ \d+h1/;
+            push @has, 'red' if $svg =~ /<rect class="fail" [^>]*fill="#e55"/;
+        }
+        $name =~ s/127\.0\.0\.\d+:\d+/ADDR/g;
+        $out .= "$state $name: @has\n";
+    }
+    return $out;
 }
 
 no_shuffle();
@@ -409,24 +429,30 @@ Time::HiRes::sleep(0.8 * $::Slow);
 
 
 
-=== TEST 4: HTML: well formed, a coloured cell per peer, refreshes itself
+=== TEST 4: HTML: well formed, a coloured cell per peer, refreshes itself; each checked peer's last hour as an inline SVG (latency line, failed minutes red), nothing external
 --- config
     location = /st { trtc_status html; }
 --- init
 Time::HiRes::sleep(0.8 * $::Slow);
---- request
-GET /st
---- response_headers
-Content-Type: text/html; charset=utf-8
-Cache-Control: no-store
+--- request eval
+["GET /st", "GET /st"]
+--- response_headers eval
+["Content-Type: text/html; charset=utf-8\nCache-Control: no-store",
+ "Content-Type: text/html; charset=utf-8\nCache-Control: no-store"]
 --- response_body_filters eval
-\&main::html
---- response_body
-up ADDR
+[[\&main::html], [\&main::charts]]
+--- response_body eval
+["up ADDR
 down ADDR
 disabled ADDR
 up ADDR (backup)
 checking ADDR
+", "up ADDR: svg line
+down ADDR: svg red
+disabled ADDR: svg red
+up ADDR (backup): svg line
+checking ADDR: svg
+"]
 
 
 
@@ -618,3 +644,4 @@ GET /st
 \&main::promtool
 --- response_body
 promtool ok
+
