@@ -300,6 +300,42 @@ like(notified(qr/STOPPING=1/, 2), qr/STOPPING=1/, 'sd_notify: STOPPING=1');
         or diag($err);
 }
 
+# syslog: /dev/log is a socket of this test, in a mount namespace of
+# turnd's own (this machine may run no syslog daemon at all)
+SKIP: {
+    skip 'syslog test: needs root for a mount namespace', 2
+        unless $> == 0 && system('unshare -m true 2>/dev/null') == 0;
+
+    my $log_path = "$dir/log.sock";
+    my $log = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $log_path)
+        or die "$log_path: $!";
+    my $port = TrtcTest::Turn::free_port();
+    my $f = conf_file("listening-ip=127.0.0.1\nlistening-port=$port\n"
+                      . "relay-ip=127.0.0.1\nrealm=r\nuser=u:p\n"
+                      . "syslog\nsyslog-facility=local3\n");
+    my $p = TrtcTest::Turn::spawn('unshare', '-m', 'sh', '-c',
+        "mount -t tmpfs trtc150 /dev && ln -s $log_path /dev/log"
+        . " && exec $BIN -c $f");
+    my ($got, $end) = ('', time + 5);
+    $log->blocking(0);
+    while (time < $end && $got !~ /turnd ready/) {
+        my $buf;
+        if (defined $log->recv($buf, 4096)) {
+            $got .= "$buf\n";
+            next;
+        }
+        sleep 0.05;
+    }
+    $p->stop;
+    # local3 (19) * 8 + notice (5) = 157
+    like($got, qr/^<157>.*turnd\[\d+\]: notice: turnd ready$/m,
+         'syslog: lines reach /dev/log with facility local3, priority notice')
+        or diag($p->output);
+    unlike($got, qr/^<157>.*\d{4}-\d\d-\d\dT/m,
+           'syslog: no timestamp of our own in the message');
+    unlink $log_path;
+}
+
 $peer->stop;
 unlink $sock_path;
 
