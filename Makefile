@@ -14,13 +14,15 @@
 CC ?=           cc
 NGINX_SRC ?=    /usr/share/nginx/src
 NGINX_CC_OPT ?=
+NGINX_LD_OPT ?=
 NGINX_CONFIGURE_ARGS ?= --with-compat --with-http_ssl_module --with-threads
 
 B :=            build
 WARN :=         -Wall -Wextra -Werror
 CFLAGS ?=       -O2 -g
-TD_CFLAGS :=    -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon -Iturnd
-TD_LIBS :=      -lcrypto -lz -lpthread
+TD_CFLAGS :=    -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon -Iturnd \
+                $(if $(TD_VERSION),-DTD_VERSION='"$(TD_VERSION)"')
+TD_LIBS :=      -lcrypto -lz -lpthread -lsystemd
 
 COMMON_SRCS :=  $(wildcard common/*.c)
 TURND_SRCS :=   $(filter-out turnd/td_main.c, $(wildcard turnd/*.c))
@@ -32,13 +34,16 @@ MODULE_SRCS :=  config $(wildcard ngx_trtc_module/*.[ch]) \
 
 # Debian packages: to build, to run, and what the tests drive.
 DEPS_BUILD :=   gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
-                nginx nginx-dev
+                nginx nginx-dev libsystemd-dev
 DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl
+# make deb, and its test (t/160): Debian's packaging tools
+DEPS_DEB :=     dpkg-dev debhelper fakeroot lintian adduser
 DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 libtext-diff-perl libjson-pp-perl libipc-run-perl \
-                coturn chromium valgrind iproute2 python3-websockets
+                coturn chromium valgrind iproute2 python3-websockets \
+                $(DEPS_DEB) prometheus systemd
 
-.PHONY: all turnd module unit deps deps-run deps-test run test bench clean
+.PHONY: all turnd module unit deps deps-run deps-test run test bench clean deb
 
 all: turnd module unit
 
@@ -51,14 +56,14 @@ unit: $(UNIT_TESTS)
 
 $(B)/obj/%.o: %.c $(wildcard common/*.h turnd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TD_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(TD_CFLAGS) -c -o $@ $<
 
 $(B)/libtd.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
 $(B)/turnd: $(B)/obj/turnd/td_main.o $(B)/libtd.a
-	$(CC) $(CFLAGS) -o $@ $^ $(TD_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TD_LIBS)
 
 $(B)/t/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(B)/libtd.a
 	@mkdir -p $(dir $@)
@@ -77,7 +82,8 @@ $(B)/nginx/Makefile: config $(NGINX_SRC)/configure
 	    if [ -f conf_flags ]; then . ./conf_flags; \
 	    else NGX_CONF_FLAGS=($(NGINX_CONFIGURE_ARGS)); fi; \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --with-cc-opt="-fPIC $(NGINX_CC_OPT)" --with-ld-opt=-fPIC \
+	        --with-cc-opt="-fPIC $(NGINX_CC_OPT)" \
+	        --with-ld-opt="-fPIC $(NGINX_LD_OPT)" \
 	        --add-dynamic-module=$(CURDIR) --builddir=$(CURDIR)/$(B)/nginx' \
 	    > $(CURDIR)/$(B)/nginx-configure.log 2>&1 \
 	    || { tail -20 $(CURDIR)/$(B)/nginx-configure.log; exit 1; }
@@ -113,6 +119,18 @@ bench: deps-test
 	$(MAKE) all
 	bench/run.sh
 	bench/proxy/run.sh
+
+# Debian packages (debian/), built in a copy of the tree so that nothing
+# lands next to it: build/deb/*.deb, then lintian on them.
+
+deb:
+	@util/deps.sh $(DEPS_BUILD) $(DEPS_DEB)
+	rm -rf $(B)/deb
+	mkdir -p $(B)/deb/src
+	git ls-files -z -co --exclude-standard | xargs -0 tar cf - | tar xf - -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc \
+	    > ../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
+	lintian --fail-on error,warning $(B)/deb/*.changes
 
 clean:
 	rm -rf $(B) t/servroot*

@@ -33,6 +33,17 @@
  * all processes); "since" and "last" are wall-clock seconds for people.
  */
 
+/* a minute of a peer's last hour, for the status page's charts */
+#define NGX_HTTP_TRTC_CHECK_HISTORY  60
+
+typedef struct {
+    uint32_t                    minute;        /* wall time / 60 */
+    uint32_t                    latency;       /* ms, slowest passed probe */
+    uint16_t                    checks;
+    uint16_t                    failures;
+} ngx_http_trtc_check_minute_t;
+
+
 typedef struct {
     u_char                      key[NGX_HTTP_TRTC_CHECK_KEY_LEN];
     ngx_uint_t                  used;
@@ -53,6 +64,9 @@ typedef struct {
     ngx_uint_t                  fails;         /* consecutive */
     ngx_uint_t                  checks;        /* all time */
     ngx_uint_t                  failures;      /* all time */
+
+    /* slot (minute % NGX_HTTP_TRTC_CHECK_HISTORY) */
+    ngx_http_trtc_check_minute_t  history[NGX_HTTP_TRTC_CHECK_HISTORY];
 } ngx_http_trtc_check_peer_t;
 
 

@@ -26,7 +26,7 @@
  */
 
 
-#define NGX_HTTP_TRTC_CHECK_ZONE_SIZE  (1024 * 1024)
+#define NGX_HTTP_TRTC_CHECK_ZONE_SIZE  (4 * 1024 * 1024)
 
 
 typedef struct {
@@ -784,9 +784,10 @@ void
 ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t, ngx_uint_t ok,
     ngx_uint_t status, const char *error)
 {
-    ngx_uint_t                   changed;
-    ngx_http_trtc_check_conf_t  *ccf;
-    ngx_http_trtc_check_peer_t  *rec;
+    ngx_uint_t                     changed;
+    ngx_http_trtc_check_conf_t    *ccf;
+    ngx_http_trtc_check_peer_t    *rec;
+    ngx_http_trtc_check_minute_t  *m;
 
     ccf = t->conf;
     changed = 0;
@@ -806,6 +807,23 @@ ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t, ngx_uint_t ok,
     rec->latency = ngx_current_msec - t->start;
     rec->last_ok = ok;
     rec->last_status = status;
+
+    /* this minute of the last hour: a new minute overwrites its slot */
+    m = &rec->history[(rec->last / 60) % NGX_HTTP_TRTC_CHECK_HISTORY];
+
+    if (m->minute != (uint32_t) (rec->last / 60)) {
+        ngx_memzero(m, sizeof(ngx_http_trtc_check_minute_t));
+        m->minute = (uint32_t) (rec->last / 60);
+    }
+
+    m->checks += (m->checks < 0xffff) ? 1 : 0;
+
+    if (!ok) {
+        m->failures += (m->failures < 0xffff) ? 1 : 0;
+
+    } else if (rec->latency > m->latency) {
+        m->latency = (uint32_t) ngx_min(rec->latency, 0xffffffff);
+    }
 
     ngx_memzero(rec->last_error, NGX_HTTP_TRTC_CHECK_ERR_LEN);
 

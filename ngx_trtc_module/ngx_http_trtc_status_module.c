@@ -45,7 +45,10 @@ typedef struct {
 static ngx_int_t ngx_http_trtc_status_handler(ngx_http_request_t *r);
 static void ngx_http_trtc_status_snapshot(ngx_http_request_t *r,
     ngx_http_trtc_status_counters_t *sc);
-static size_t ngx_http_trtc_status_size(ngx_array_t *confs);
+static size_t ngx_http_trtc_status_size(ngx_array_t *confs,
+    ngx_uint_t format);
+static u_char *ngx_http_trtc_status_chart(u_char *p,
+    ngx_http_trtc_check_peer_t *rec, time_t now);
 static u_char *ngx_http_trtc_status_json(u_char *p, ngx_array_t *confs,
     ngx_http_trtc_check_shm_t *sh, ngx_http_trtc_status_counters_t *sc);
 static u_char *ngx_http_trtc_status_prometheus(u_char *p, ngx_array_t *confs,
@@ -125,7 +128,7 @@ static ngx_str_t  ngx_http_trtc_status_html_head = ngx_string(
 
 static ngx_str_t  ngx_http_trtc_status_types[] = {
     ngx_string("application/json"),
-    ngx_string("text/plain; version=0.0.4"),
+    ngx_string("text/plain; version=0.0.4; charset=utf-8"),
     ngx_string("text/html; charset=utf-8")
 };
 
@@ -192,7 +195,7 @@ ngx_http_trtc_status_handler(ngx_http_request_t *r)
     ngx_str_set(&cc->key, "Cache-Control");
     ngx_str_set(&cc->value, "no-store");
 
-    size = ngx_http_trtc_status_size(confs);
+    size = ngx_http_trtc_status_size(confs, format);
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
@@ -269,8 +272,13 @@ ngx_http_trtc_status_snapshot(ngx_http_request_t *r,
 }
 
 
+/* an SVG chart of a peer's hour: its frame, 60 bars and a path */
+#define NGX_HTTP_TRTC_STATUS_CHART_SIZE                                       \
+    (512 + NGX_HTTP_TRTC_CHECK_HISTORY * (64 + 16))
+
+
 static size_t
-ngx_http_trtc_status_size(ngx_array_t *confs)
+ngx_http_trtc_status_size(ngx_array_t *confs, ngx_uint_t format)
 {
     size_t                          size;
     ngx_uint_t                      i, j;
@@ -294,6 +302,10 @@ ngx_http_trtc_status_size(ngx_array_t *confs)
                     + 12 * (ngx_http_trtc_json_str_size(t[j].name.len)
                             + ngx_http_trtc_json_str_size(
                                   cp[i]->upstream->host.len));
+
+            if (format == NGX_HTTP_TRTC_STATUS_HTML) {
+                size += NGX_HTTP_TRTC_STATUS_CHART_SIZE;
+            }
         }
     }
 
@@ -458,11 +470,17 @@ ngx_http_trtc_status_prometheus(u_char *p, ngx_array_t *confs,
           "Health checks run" },
         { "trtc_upstream_peer_check_failures_total", "counter",
           "Health checks failed" },
-        { "trtc_upstream_peer_state_since_seconds", "gauge",
+        { "trtc_upstream_peer_state_since_timestamp_seconds", "gauge",
           "Unix time of the last change of state" }
     };
 
     cp = confs->elts;
+
+    p = ngx_sprintf(p,
+        "# HELP trtc_build_info The module's and nginx's versions, always 1\n"
+        "# TYPE trtc_build_info gauge\n"
+        "trtc_build_info{version=\"" NGX_HTTP_TRTC_VERSION "\","
+        "nginx_version=\"" NGINX_VERSION "\"} 1\n");
 
     for (m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++) {
 
@@ -514,9 +532,10 @@ ngx_http_trtc_status_prometheus(u_char *p, ngx_array_t *confs,
     }
 
     p = ngx_sprintf(p,
-        "# HELP trtc_signaling_sessions WebSocket signaling sessions open\n"
-        "# TYPE trtc_signaling_sessions gauge\n"
-        "trtc_signaling_sessions %uA\n"
+        "# HELP trtc_signaling_sessions_open WebSocket signaling sessions "
+        "open\n"
+        "# TYPE trtc_signaling_sessions_open gauge\n"
+        "trtc_signaling_sessions_open %uA\n"
         "# HELP trtc_signaling_sessions_total WebSocket signaling sessions "
         "opened\n"
         "# TYPE trtc_signaling_sessions_total counter\n"
@@ -574,7 +593,7 @@ ngx_http_trtc_status_html(u_char *p, ngx_array_t *confs,
                         "<table><tr><th>peer</th><th>state</th>"
                         "<th>since</th><th>last check</th><th>latency</th>"
                         "<th>passes</th><th>fails</th><th>checks</th>"
-                        "<th>failures</th></tr>\n",
+                        "<th>failures</th><th>last hour</th></tr>\n",
                         ngx_http_trtc_check_type_name(cp[i]->type),
                         cp[i]->interval);
 
@@ -613,9 +632,11 @@ ngx_http_trtc_status_html(u_char *p, ngx_array_t *confs,
             }
 
             p = ngx_sprintf(p, "</td><td>%M ms</td><td>%ui</td><td>%ui</td>"
-                            "<td>%ui</td><td>%ui</td></tr>\n",
+                            "<td>%ui</td><td>%ui</td><td>",
                             rec->latency, rec->passes, rec->fails,
                             rec->checks, rec->failures);
+            p = ngx_http_trtc_status_chart(p, rec, ngx_time());
+            p = ngx_cpymem(p, "</td></tr>\n", sizeof("</td></tr>\n") - 1);
         }
 
         p = ngx_cpymem(p, "</table>\n", sizeof("</table>\n") - 1);
@@ -639,6 +660,88 @@ ngx_http_trtc_status_html(u_char *p, ngx_array_t *confs,
                     sc->spool_bytes, sc->issued);
 
     return p;
+}
+
+
+/*
+ * A peer's last hour as an inline SVG, oldest minute on the left, 3 px a
+ * minute: a red bar for a minute whose probes all failed, orange for one
+ * with some failures, and the slowest passed probe of each minute as a
+ * line scaled to the hour's slowest.  Read under no lock: a probe ending
+ * meanwhile changes one minute, which the next refresh shows.
+ */
+
+static u_char *
+ngx_http_trtc_status_chart(u_char *p, ngx_http_trtc_check_peer_t *rec,
+    time_t now)
+{
+    uint32_t                       max, minute;
+    ngx_int_t                      y;
+    ngx_uint_t                     i, pen;
+    ngx_http_trtc_check_minute_t  *m;
+
+    minute = (uint32_t) (now / 60);
+    max = 1;
+
+    for (i = 0; i < NGX_HTTP_TRTC_CHECK_HISTORY; i++) {
+        m = &rec->history[i];
+
+        if (m->minute + NGX_HTTP_TRTC_CHECK_HISTORY > minute
+            && m->latency > max)
+        {
+            max = m->latency;
+        }
+    }
+
+    p = ngx_sprintf(p, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                    "width=\"180\" height=\"32\" viewBox=\"0 0 180 32\" "
+                    "role=\"img\"><title>last hour: slowest passed check "
+                    "a minute (top: %uD ms), failed minutes in red"
+                    "</title><rect width=\"180\" height=\"32\" "
+                    "fill=\"#f4f4f4\"/>", max);
+
+    for (i = 0; i < NGX_HTTP_TRTC_CHECK_HISTORY; i++) {
+        m = &rec->history[(minute + 1 + i) % NGX_HTTP_TRTC_CHECK_HISTORY];
+
+        if (m->minute != minute + 1 + i - NGX_HTTP_TRTC_CHECK_HISTORY
+            || m->failures == 0)
+        {
+            continue;
+        }
+
+        p = ngx_sprintf(p, "<rect class=\"fail\" x=\"%ui\" width=\"3\" "
+                        "height=\"32\" fill=\"%s\"/>", i * 3,
+                        (m->failures == m->checks) ? "#e55" : "#fa3");
+    }
+
+    p = ngx_cpymem(p, "<path fill=\"none\" stroke=\"#36c\" d=\"",
+                   sizeof("<path fill=\"none\" stroke=\"#36c\" d=\"") - 1);
+
+    pen = 0;
+
+    for (i = 0; i < NGX_HTTP_TRTC_CHECK_HISTORY; i++) {
+        m = &rec->history[(minute + 1 + i) % NGX_HTTP_TRTC_CHECK_HISTORY];
+
+        if (m->minute != minute + 1 + i - NGX_HTTP_TRTC_CHECK_HISTORY
+            || m->checks == m->failures)
+        {
+            pen = 0;
+            continue;
+        }
+
+        y = 30 - (ngx_int_t) ((uint64_t) m->latency * 28 / max);
+
+        p = ngx_sprintf(p, "%c%ui %i", pen ? 'L' : 'M', i * 3 + 1, y);
+
+        if (!pen) {
+            /* a lone minute is a dot: a short stroke to the right */
+            p = ngx_sprintf(p, "h1");
+        }
+
+        pen = 1;
+    }
+
+    return ngx_cpymem(p, "\"/></svg>", sizeof("\"/></svg>") - 1);
 }
 
 

@@ -152,7 +152,8 @@ sub main::json_schema {
 our @Families = qw(
     trtc_upstream_peer_up trtc_upstream_peer_check_latency_seconds
     trtc_upstream_peer_checks_total trtc_upstream_peer_check_failures_total
-    trtc_upstream_peer_state_since_seconds trtc_signaling_sessions
+    trtc_upstream_peer_state_since_timestamp_seconds
+    trtc_signaling_sessions_open trtc_build_info
     trtc_signaling_sessions_total trtc_signaling_bytes_total
     trtc_logger_uploads_total trtc_logger_spool_bytes trtc_logger_spool_files
     trtc_credentials_issued_total
@@ -241,11 +242,31 @@ sub main::prom {
         push @samples, "$id $value";
     }
 
+    # a counter foo_total is the family foo (OpenMetrics): no gauge foo
+    for my $f (keys %type) {
+        push @err, "gauge $f collides with counter ${f}_total"
+            if ($type{"${f}_total"} // '') eq 'counter';
+    }
+
     my @fam = sort keys %type;
     my @want = sort @Families;
     push @err, "families (@fam), documented (@want)" unless "@fam" eq "@want";
     return @err ? join("\n", 'ERRORS:', @err) . "\n"
                 : join("\n", 'ok', @samples) . "\n";
+}
+
+# `promtool check metrics` (Debian's prometheus) on the body: "promtool ok"
+# or its complaints
+sub main::promtool {
+    my $text = shift;
+    my $f = ($ENV{TMPDIR} || '/tmp') . "/trtc-420-$$.prom";
+    open my $fh, '>', $f or return "cannot write $f: $!\n";
+    print $fh $text;
+    close $fh;
+    my $out = qx(promtool check metrics < $f 2>&1);
+    my $rc = $? >> 8;
+    unlink $f;
+    return $rc == 0 ? "promtool ok\n" : "promtool rc=$rc\n$out";
 }
 
 # prom() of the body, then only the samples matching the regex
@@ -267,10 +288,10 @@ sub main::html {
     my $text = shift;
     my (@stack, @err);
     my %void = map { $_ => 1 } qw(meta br hr img link input);
-    while ($text =~ /<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>|<!DOCTYPE html>/g) {
+    while ($text =~ /<(\/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(\/?)>|<!DOCTYPE html>/g) {
         next unless defined $2;
         my ($close, $tag) = ($1, lc $2);
-        next if $void{$tag};
+        next if $void{$tag} || $3;          # <br>, and SVG's <rect .../>
         if ($close) {
             my $top = pop @stack // '';
             push @err, "</$tag> closes <$top>" unless $top eq $tag;
@@ -289,6 +310,26 @@ sub main::html {
     }
     $out =~ s/127\.0\.0\.\d+:\d+/ADDR/g;
     return @err ? join("\n", 'ERRORS:', @err) . "\n" : $out;
+}
+
+# The chart of every peer row: "STATE NAME: svg line red" (what it has)
+sub main::charts {
+    my $text = shift;
+    my $out = '';
+    return "external reference\n" if $text =~ /\b(?:src|href)=|url\(/;
+    while ($text =~ m{<tr><td>([^<]*)</td><td class="(\w+)">\w+</td>(.*?)</tr>}g) {
+        my ($name, $state, $rest) = ($1, $2, $3);
+        my @has;
+        if ($rest =~ m{<svg [^>]*>(.*?)</svg>}) {
+            my $svg = $1;
+            push @has, 'svg';
+            push @has, 'line' if $svg =~ /<path [^>]*d="M\d+ \d+h1/;
+            push @has, 'red' if $svg =~ /<rect class="fail" [^>]*fill="#e55"/;
+        }
+        $name =~ s/127\.0\.0\.\d+:\d+/ADDR/g;
+        $out .= "$state $name: @has\n";
+    }
+    return $out;
 }
 
 no_shuffle();
@@ -329,18 +370,19 @@ Time::HiRes::sleep(0.8 * $::Slow);
 --- request
 GET /st
 --- response_headers
-Content-Type: text/plain; version=0.0.4
+Content-Type: text/plain; version=0.0.4; charset=utf-8
 Cache-Control: no-store
 --- response_body_filters eval
 main::prom_only(qr/^(?:ok$|trtc_upstream_peer_up|trtc_(?!upstream))/)
 --- response_body_like eval
 qr/\Aok
+trtc_build_info\{nginx_version=1\.\d+\.\d+,version=\d+\.\d+\.\d+\} 1
 trtc_upstream_peer_up\{backup=false,peer=127\.0\.0\.1:\d+,upstream=web\} 1
 trtc_upstream_peer_up\{backup=false,peer=127\.0\.0\.1:\d+,upstream=web\} 0
 trtc_upstream_peer_up\{backup=false,peer=127\.0\.0\.2:\d+,upstream=web\} 0
 trtc_upstream_peer_up\{backup=true,peer=127\.0\.0\.3:\d+,upstream=web\} 1
 trtc_upstream_peer_up\{backup=false,peer=127\.0\.0\.1:\d+,upstream=later\} 1
-trtc_signaling_sessions\{\} 0
+trtc_signaling_sessions_open\{\} 0
 trtc_signaling_sessions_total\{\} 0
 trtc_signaling_bytes_total\{direction=upstream\} 0
 trtc_signaling_bytes_total\{direction=client\} 0
@@ -374,7 +416,7 @@ Time::HiRes::sleep(0.8 * $::Slow);
     (my $up = $live) =~ s/peer_up/peer_checks_total/;
     (my $fail = $up) =~ s/checks_total/check_failures_total/;
     (my $lat = $up) =~ s/checks_total/check_latency_seconds/;
-    (my $since = $up) =~ s/checks_total/state_since_seconds/;
+    (my $since = $up) =~ s/checks_total/state_since_timestamp_seconds/;
     my @e;
     push @e, "checks $v{$up}" unless $v{$up} >= 3;
     push @e, "failures $v{$fail}" unless $v{$fail} == 0;
@@ -387,24 +429,30 @@ Time::HiRes::sleep(0.8 * $::Slow);
 
 
 
-=== TEST 4: HTML: well formed, a coloured cell per peer, refreshes itself
+=== TEST 4: HTML: well formed, a coloured cell per peer, refreshes itself; each checked peer's last hour as an inline SVG (latency line, failed minutes red), nothing external
 --- config
     location = /st { trtc_status html; }
 --- init
 Time::HiRes::sleep(0.8 * $::Slow);
---- request
-GET /st
---- response_headers
-Content-Type: text/html; charset=utf-8
-Cache-Control: no-store
+--- request eval
+["GET /st", "GET /st"]
+--- response_headers eval
+["Content-Type: text/html; charset=utf-8\nCache-Control: no-store",
+ "Content-Type: text/html; charset=utf-8\nCache-Control: no-store"]
 --- response_body_filters eval
-\&main::html
---- response_body
-up ADDR
+[[\&main::html], [\&main::charts]]
+--- response_body eval
+["up ADDR
 down ADDR
 disabled ADDR
 up ADDR (backup)
 checking ADDR
+", "up ADDR: svg line
+down ADDR: svg red
+disabled ADDR: svg red
+up ADDR (backup): svg line
+checking ADDR: svg
+"]
 
 
 
@@ -419,12 +467,12 @@ checking ADDR
  "GET /html?format=json", "GET /html?format=prometheus",
  "GET /html?a=1&format=json&b=2"]
 --- response_headers_like eval
-["Content-Type: text/plain; version=0\\.0\\.4",
+["Content-Type: text/plain; version=0\\.0\\.4; charset=utf-8",
  "Content-Type: text/html; charset=utf-8",
  "Content-Type: application/json",
  "Content-Type: text/html; charset=utf-8",
  "Content-Type: application/json",
- "Content-Type: text/plain; version=0\\.0\\.4",
+ "Content-Type: text/plain; version=0\\.0\\.4; charset=utf-8",
  "Content-Type: application/json"]
 --- response_body_like eval
 [qr/^# HELP /, qr/^<!DOCTYPE html>/, qr/^\{"version":/, qr/^<!DOCTYPE html>/,
@@ -577,3 +625,23 @@ CORE::join '', map {
         scalar(() = $h =~ /<td class="checking">/g) . " peers\n" }]]
 --- response_body eval
 ["5 upstreams, 300 peers\n", "300 up series\n", "300 peers\n"]
+
+
+
+=== TEST 14: Prometheus: promtool check metrics passes (the peers of every test, and escaped names)
+--- http_config
+    upstream "odd\"name\\x" {
+        server 127.0.0.1:1;
+        trtc_check interval=1h;
+    }
+--- config
+    location = /st { trtc_status prometheus; }
+--- init
+Time::HiRes::sleep(0.8 * $::Slow);
+--- request
+GET /st
+--- response_body_filters eval
+\&main::promtool
+--- response_body
+promtool ok
+

@@ -391,6 +391,7 @@ td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
     thr->alloc_list = a;
     thr->nallocs++;
     thr->stats.allocations++;
+    thr->stats.allocations_tcp += cl->tcp ? 1 : 0;
 
     td_alloc_refresh(a, lifetime);
 
@@ -472,6 +473,7 @@ td_alloc_free(td_alloc_t *a, const char *why)
 
     thr->nallocs--;
     thr->stats.allocations_freed++;
+    thr->stats.allocations_tcp_freed += a->client.tcp ? 1 : 0;
 
     a->gnext = thr->alloc_grave;
     thr->alloc_grave = a;

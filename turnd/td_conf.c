@@ -12,16 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <grp.h>
+#include <pwd.h>
+#include <syslog.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "td_conf.h"
 
-
-#ifndef TD_VERSION
-#define TD_VERSION              "0.1.0"
-#endif
 
 #define TD_CONF_MAX_FILE        (1024 * 1024)
 #define TD_CONF_MAX_KEY         64
@@ -71,6 +70,14 @@ typedef enum {
     TD_KEY_NO_STDOUT_LOG,
     TD_KEY_PIDFILE,
     TD_KEY_NO_AUTH,
+    TD_KEY_PROC_USER,
+    TD_KEY_PROC_GROUP,
+    TD_KEY_SYSLOG,
+    TD_KEY_SYSLOG_FACILITY,
+    TD_KEY_PROMETHEUS,
+    TD_KEY_PROMETHEUS_PORT,
+    TD_KEY_PROMETHEUS_ADDRESS,
+    TD_KEY_CHECK_CONFIG,
     TD_KEY_ACCEPTED,          /* already turnd's behaviour: nothing to do */
     TD_KEY_UNSUPPORTED,       /* coturn has it, turnd does not: a warning */
     TD_KEY_CONFIG,            /* -c: command line only */
@@ -131,6 +138,13 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "no-stdout-log", 0, TD_ARG_NONE, 0, TD_KEY_NO_STDOUT_LOG },
     { "pidfile", 0, TD_ARG_REQ, 0, TD_KEY_PIDFILE },
     { "no-auth", 'z', TD_ARG_NONE, 0, TD_KEY_NO_AUTH },
+    { "proc-user", 0, TD_ARG_REQ, 0, TD_KEY_PROC_USER },
+    { "proc-group", 0, TD_ARG_REQ, 0, TD_KEY_PROC_GROUP },
+    { "syslog", 0, TD_ARG_NONE, 0, TD_KEY_SYSLOG },
+    { "syslog-facility", 0, TD_ARG_REQ, 0, TD_KEY_SYSLOG_FACILITY },
+    { "prometheus", 0, TD_ARG_NONE, 0, TD_KEY_PROMETHEUS },
+    { "prometheus-port", 0, TD_ARG_REQ, 0, TD_KEY_PROMETHEUS_PORT },
+    { "prometheus-address", 0, TD_ARG_REQ, 0, TD_KEY_PROMETHEUS_ADDRESS },
 
     /* turnd never does these: TLS/DTLS are not configured this way, no
      * CLI, no TCP relays, multicast peers are denied, no SOFTWARE */
@@ -174,8 +188,6 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "web-admin-port", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "web-admin-listen-on-workers", 0, TD_ARG_NONE, 0,
       TD_KEY_UNSUPPORTED },
-    { "prometheus", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
-    { "prometheus-port", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "prometheus-username-labels", 0, TD_ARG_NONE, 0,
       TD_KEY_UNSUPPORTED },
     { "oauth", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
@@ -216,10 +228,6 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "simple-log", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
     { "new-log-timestamp", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
     { "new-log-timestamp-format", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
-    { "syslog", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
-    { "syslog-facility", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
-    { "proc-user", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
-    { "proc-group", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "daemon", 'o', TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
     { "prod", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
     { "acme-redirect", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
@@ -231,6 +239,7 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "no-config", 'n', TD_ARG_NONE, 1, TD_KEY_NO_CONFIG },
     { "help", 'h', TD_ARG_NONE, 1, TD_KEY_HELP },
     { "version", 0, TD_ARG_NONE, 1, TD_KEY_VERSION },
+    { "check-config", 't', TD_ARG_NONE, 1, TD_KEY_CHECK_CONFIG },
 
     { NULL, 0, 0, 0, 0 }
 };
@@ -261,6 +270,7 @@ static int td_conf_line(td_conf_t *conf, char *line, td_conf_ctx_t *ctx);
 static int td_conf_args(td_conf_t *conf, int argc, char **argv, int phase,
     const char **file, int *exit_now);
 static void td_conf_usage(void);
+static int td_conf_facility(const char *s);
 
 
 void
@@ -280,6 +290,10 @@ td_conf_init(td_conf_t *conf)
     conf->default_lifetime = 600;
     conf->permission_lifetime = 300;
     conf->channel_lifetime = 600;
+
+    conf->syslog_facility = LOG_DAEMON;
+    conf->prometheus_port = 9641;
+    (void) td_conf_addr("127.0.0.1", 9, &conf->prometheus_ip);
 }
 
 
@@ -305,6 +319,8 @@ td_conf_free(td_conf_t *conf)
     free(conf->credentials_file);
     free(conf->log_file);
     free(conf->pidfile);
+    free(conf->proc_user);
+    free(conf->proc_group);
     free(conf->software);
     free(conf->conf_file);
     free(conf->min_port_at);
@@ -664,6 +680,9 @@ td_conf_args(td_conf_t *conf, int argc, char **argv, int phase,
                     } else if (k->key == TD_KEY_HELP) {
                         td_conf_usage();
                         *exit_now = 1;
+
+                    } else if (k->key == TD_KEY_CHECK_CONFIG) {
+                        conf->check_config = 1;
                     }
 
                 } else if (!k->cmdline_only) {
@@ -708,6 +727,10 @@ td_conf_args(td_conf_t *conf, int argc, char **argv, int phase,
             case TD_KEY_VERSION:
                 printf("turnd %s\n", TD_VERSION);
                 *exit_now = 1;
+                break;
+
+            case TD_KEY_CHECK_CONFIG:
+                conf->check_config = 1;
                 break;
 
             default:
@@ -1054,8 +1077,7 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
         }
 
         if (strcmp(value, "syslog") == 0) {
-            td_conf_msg(ctx, "warning", "\"log-file=syslog\" is not "
-                        "implemented by turnd, ignored");
+            conf->syslog = 1;
             return 0;
         }
 
@@ -1063,6 +1085,55 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
 
     case TD_KEY_PIDFILE:
         return td_conf_strdup(&conf->pidfile, value);
+
+    case TD_KEY_PROC_USER:
+        /* checked here, so the error names the line */
+        if (getpwnam(value) == NULL) {
+            return td_conf_invalid(ctx, k, value, "no such user");
+        }
+
+        return td_conf_strdup(&conf->proc_user, value);
+
+    case TD_KEY_PROC_GROUP:
+        if (getgrnam(value) == NULL) {
+            return td_conf_invalid(ctx, k, value, "no such group");
+        }
+
+        return td_conf_strdup(&conf->proc_group, value);
+
+    case TD_KEY_SYSLOG:
+        conf->syslog = flag;
+        return 0;
+
+    case TD_KEY_SYSLOG_FACILITY:
+        conf->syslog_facility = td_conf_facility(value);
+        if (conf->syslog_facility == -1) {
+            conf->syslog_facility = LOG_DAEMON;
+            return td_conf_invalid(ctx, k, value,
+                                   "daemon, user, local0 .. local7");
+        }
+
+        return 0;
+
+    case TD_KEY_PROMETHEUS:
+        conf->prometheus = flag;
+        return 0;
+
+    case TD_KEY_PROMETHEUS_PORT:
+        if (td_conf_number(value, 1, 65535, &num) != 0) {
+            return td_conf_invalid(ctx, k, value, "a port is 1..65535");
+        }
+
+        conf->prometheus_port = num;
+        return 0;
+
+    case TD_KEY_PROMETHEUS_ADDRESS:
+        if (td_conf_addr(value, strlen(value), &conf->prometheus_ip) != 0) {
+            return td_conf_invalid(ctx, k, value,
+                                   "an IPv4 or IPv6 address");
+        }
+
+        return 0;
 
     case TD_KEY_ACCEPTED:
         return 0;
@@ -1486,6 +1557,31 @@ td_conf_push(td_conf_ctx_t *ctx, const td_conf_key_t *k, char **list,
 }
 
 
+static int
+td_conf_facility(const char *s)
+{
+    static const struct {
+        const char  *name;
+        int          facility;
+    } names[] = {
+        { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+        { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+        { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+        { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+        { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+    };
+    size_t  i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(s, names[i].name) == 0) {
+            return names[i].facility;
+        }
+    }
+
+    return -1;
+}
+
+
 static void
 td_conf_usage(void)
 {
@@ -1521,5 +1617,12 @@ td_conf_usage(void)
 "  -f, --fingerprint           --no-udp  --no-tcp  --no-auth\n"
 "  -v, --verbose  -V, --Verbose\n"
 "  -l, --log-file FILE         --no-stdout-log  --pidfile FILE\n"
-"  -h, --help                  --version\n");
+"      --proc-user USER --proc-group GROUP  bind, then drop root\n"
+"      --syslog  --syslog-facility F        also log to syslog\n"
+"      --prometheus  --prometheus-port 9641  --prometheus-address\n"
+"                              metrics on http://127.0.0.1:9641/metrics\n"
+"  -t, --check-config          check the configuration and exit\n"
+"  -h, --help                  --version\n"
+"\n"
+"Exit status: 0 success, 1 runtime failure, 78 configuration error.\n");
 }

@@ -22,6 +22,10 @@
 #include "td_peer.h"
 
 
+#ifndef TD_VERSION
+#define TD_VERSION             "0.1.0"
+#endif
+
 #define TD_CONF_MAX_ADDRS      16
 #define TD_CONF_MAX_LIST       64
 
@@ -86,6 +90,16 @@ typedef struct {
     char                     *log_file;
     char                     *pidfile;
     char                     *software;              /* NULL: none */
+
+    /* daemon (td_daemon.c) and metrics (td_metrics.c) */
+    char                     *proc_user;     /* NULL: stay who we are */
+    char                     *proc_group;    /* NULL: proc-user's group */
+    unsigned                  syslog:1;
+    unsigned                  check_config:1;        /* --check-config */
+    unsigned                  prometheus:1;
+    int                       syslog_facility;       /* LOG_DAEMON */
+    unsigned                  prometheus_port;       /* 9641 */
+    td_addr_t                 prometheus_ip;         /* 127.0.0.1 */
 
     /* where it came from, for messages and SIGHUP */
     char                     *conf_file;

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -36,11 +37,21 @@ static int  td_log_stderr = 1;
 int  td_log_sink = 1;
 static int  td_log_null;      /* td_log_fd is the null device */
 
+/* stderr is journald's stream: "<N>text", journald adds time and pid */
+static int  td_log_journal;
+static int  td_log_syslog;
+
+/* sd-daemon(3) priorities of TD_LOG_* */
+static const int  td_log_prio[] = {
+    LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG
+};
+
 
 static size_t td_log_escape(char *dst, size_t cap, const char *src,
     size_t len);
 static int td_log_is_null(int fd);
 static void td_log_update_sink(void);
+static void td_log_journal_write(int level, const char *text, size_t len);
 
 
 static const char  *td_log_levels[] = {
@@ -106,6 +117,22 @@ td_log_open(const char *file, int to_stderr)
 
 
 void
+td_log_journald(int on)
+{
+    td_log_journal = on;
+}
+
+
+void
+td_log_syslog_open(int facility)
+{
+    openlog("turnd", LOG_PID | LOG_NDELAY, facility);
+    td_log_syslog = 1;
+    __atomic_store_n(&td_log_sink, 1, __ATOMIC_RELAXED);
+}
+
+
+void
 td_log_close(void)
 {
     int  fd;
@@ -139,6 +166,7 @@ td_log_update_sink(void)
     int  on;
 
     on = __atomic_load_n(&td_log_stderr, __ATOMIC_RELAXED)
+         || td_log_syslog
          || (__atomic_load_n(&td_log_fd, __ATOMIC_RELAXED) != -1
              && !__atomic_load_n(&td_log_null, __ATOMIC_RELAXED));
 
@@ -158,12 +186,32 @@ td_log_write(int fd, const char *buf, size_t len)
 }
 
 
+/* "<3>text\n": journald reads the priority, and has time and pid */
+
+static void
+td_log_journal_write(int level, const char *text, size_t len)
+{
+    char  buf[TD_LOG_LINE_MAX + 128];
+
+    buf[0] = '<';
+    buf[1] = (char) ('0' + td_log_prio[level]);
+    buf[2] = '>';
+
+    if (len > sizeof(buf) - 3) {
+        len = sizeof(buf) - 3;
+    }
+
+    memcpy(buf + 3, text, len);
+    td_log_write(STDERR_FILENO, buf, len + 3);
+}
+
+
 void
 td_log(int level, const char *fmt, ...)
 {
     int              fd, saved, rc;
     char             msg[TD_LOG_LINE_MAX], line[TD_LOG_LINE_MAX + 128];
-    size_t           n, mlen;
+    size_t           n, mlen, head;
     va_list          ap;
     struct tm        tm;
     struct timespec  ts;
@@ -206,12 +254,24 @@ td_log(int level, const char *fmt, ...)
         n = sizeof(line) - 1;
     }
 
+    head = n;
+
     /* a username from a request may hold a newline: one event, one line */
     n += td_log_escape(line + n, sizeof(line) - n - 1, msg, mlen);
     line[n++] = '\n';
 
+    if (td_log_syslog) {
+        syslog(td_log_prio[level], "%s: %.*s", td_log_levels[level],
+               (int) (n - head - 1), line + head);
+    }
+
     if (__atomic_load_n(&td_log_stderr, __ATOMIC_RELAXED)) {
-        td_log_write(STDERR_FILENO, line, n);
+        if (td_log_journal) {
+            td_log_journal_write(level, line + head, n - head);
+
+        } else {
+            td_log_write(STDERR_FILENO, line, n);
+        }
     }
 
     fd = __atomic_load_n(&td_log_fd, __ATOMIC_ACQUIRE);

@@ -32,6 +32,10 @@ extern int  td_log_sink;
 
 int td_log_open(const char *file, int to_stderr);
 void td_log_close(void);
+/* stderr lines as "<N>text" (sd-daemon(3)) for journald */
+void td_log_journald(int on);
+/* also to syslog(3), once at start */
+void td_log_syslog_open(int facility);
 void td_log(int level, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 

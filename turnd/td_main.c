@@ -9,7 +9,7 @@
  * configuration, sets up sockets and starts the relay threads, then only
  * waits for signals: SIGHUP re-reads the credentials (and reopens the
  * log file) without touching allocations; SIGTERM and SIGINT stop every
- * thread, close every socket and exit 0.
+ * thread, close every socket and exit 0.  Exit codes: td_daemon.h.
  */
 
 
@@ -24,11 +24,12 @@
 #include <trtc_crypto.h>
 #include "td_auth.h"
 #include "td_conf.h"
+#include "td_daemon.h"
 #include "td_log.h"
+#include "td_metrics.h"
 #include "td_server.h"
 
 
-static int td_main_pidfile(const char *path);
 static void td_main_nofile(void);
 
 
@@ -42,10 +43,14 @@ main(int argc, char **argv)
     td_conf_init(&conf);
 
     rc = td_conf_parse_args(&conf, argc, argv);
-    if (rc != 0) {
+    if (rc != 0 || conf.check_config) {
+        status = (rc == 1) ? TD_EXIT_OK
+                 : (rc != 0) ? TD_EXIT_CONFIG : td_daemon_check(&conf);
         td_conf_free(&conf);
-        return (rc == 1) ? 0 : 1;
+        return status;
     }
+
+    td_log_journald(td_daemon_journald());
 
     td_log_level = (conf.verbose >= 2) ? TD_LOG_DEBUG
                    : (conf.verbose == 1) ? TD_LOG_INFO : TD_LOG_NOTICE;
@@ -54,7 +59,11 @@ main(int argc, char **argv)
         fprintf(stderr, "turnd: cannot open log file %s: %s\n",
                 conf.log_file, strerror(errno));
         td_conf_free(&conf);
-        return 1;
+        return TD_EXIT_FAILURE;
+    }
+
+    if (conf.syslog) {
+        td_log_syslog_open(conf.syslog_facility);
     }
 
     /* a client gone mid-write is an error code, not a signal */
@@ -72,25 +81,28 @@ main(int argc, char **argv)
     td_log(TD_LOG_NOTICE, "turnd starting%s%s", conf.conf_file ? " with " : "",
            conf.conf_file ? conf.conf_file : "");
 
-    status = 1;
+    status = TD_EXIT_FAILURE;
 
-    if (td_auth_init(&conf) != 0) {
+    /* first: a second turnd on the same pidfile binds nothing */
+    if (conf.pidfile != NULL && td_daemon_pidfile(conf.pidfile) != 0) {
         goto done;
     }
 
+    if (td_auth_init(&conf) != 0) {
+        status = TD_EXIT_CONFIG;
+        goto done;
+    }
+
+    /* the sockets are bound as root, then root is dropped */
     if (td_server_init(&conf) != 0) {
         td_auth_cleanup();
         goto done;
     }
 
-    if (td_server_start() != 0) {
-        td_server_stop();
-        td_server_cleanup();
-        td_auth_cleanup();
-        goto done;
-    }
-
-    if (conf.pidfile != NULL && td_main_pidfile(conf.pidfile) != 0) {
+    if (td_metrics_init(&conf) != 0 || td_daemon_drop(&conf) != 0
+        || td_server_start() != 0 || td_metrics_start() != 0)
+    {
+        td_metrics_stop();
         td_server_stop();
         td_server_cleanup();
         td_auth_cleanup();
@@ -98,6 +110,7 @@ main(int argc, char **argv)
     }
 
     td_log(TD_LOG_NOTICE, "turnd ready");
+    td_daemon_notify("READY=1\nSTATUS=relaying");
 
     for ( ;; ) {
         if (sigwait(&set, &sig) != 0) {
@@ -105,6 +118,7 @@ main(int argc, char **argv)
         }
 
         if (sig == SIGHUP) {
+            td_daemon_notify("RELOADING=1");
             td_log(TD_LOG_NOTICE, "SIGHUP: reopening the log, re-reading "
                    "credentials (%zu allocations kept)",
                    td_server_allocations());
@@ -115,6 +129,7 @@ main(int argc, char **argv)
             }
 
             (void) td_auth_reload(&conf);
+            td_daemon_notify("READY=1\nSTATUS=relaying, reloaded");
             continue;
         }
 
@@ -124,52 +139,24 @@ main(int argc, char **argv)
         break;
     }
 
+    td_daemon_notify("STOPPING=1");
+
+    td_metrics_stop();
     td_server_stop();
     td_server_cleanup();
     td_auth_cleanup();
     trtc_crypto_thread_cleanup();
 
-    if (conf.pidfile != NULL) {
-        unlink(conf.pidfile);
-    }
-
     td_log(TD_LOG_NOTICE, "turnd stopped");
-    status = 0;
+    status = TD_EXIT_OK;
 
 done:
 
+    td_daemon_pidfile_remove();
     td_log_close();
     td_conf_free(&conf);
 
     return status;
-}
-
-
-static int
-td_main_pidfile(const char *path)
-{
-    int      fd;
-    char     buf[32];
-    size_t   len;
-    ssize_t  n;
-
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd == -1) {
-        td_log(TD_LOG_ERR, "cannot open pidfile %s: %s", path,
-               strerror(errno));
-        return -1;
-    }
-
-    len = (size_t) snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
-    n = write(fd, buf, len);
-    close(fd);
-
-    if (n != (ssize_t) len) {
-        td_log(TD_LOG_ERR, "cannot write pidfile %s", path);
-        return -1;
-    }
-
-    return 0;
 }
 
 

@@ -190,6 +190,24 @@ td_relay_count(void)
 }
 
 
+void
+td_relay_ports(size_t *used, size_t *total)
+{
+    size_t  i;
+
+    pthread_mutex_lock(&td_relay_mutex);
+
+    *used = 0;
+    *total = td_nrelays * (size_t) (td_relay_max - td_relay_min + 1);
+
+    for (i = 0; i < td_nrelays; i++) {
+        *used += td_relay_pools[i].used;
+    }
+
+    pthread_mutex_unlock(&td_relay_mutex);
+}
+
+
 const td_relay_t *
 td_relay_get(unsigned index)
 {

@@ -62,6 +62,8 @@ int td_relay_init(const td_conf_t *conf);
 void td_relay_cleanup(void);
 
 size_t td_relay_count(void);
+/* relay ports taken (or reserved) and in all, over every relay address */
+void td_relay_ports(size_t *used, size_t *total);
 const td_relay_t *td_relay_get(unsigned index);
 
 /*

@@ -257,6 +257,34 @@ td_server_stats(td_stats_t *sum)
 }
 
 
+unsigned
+td_server_threads(void)
+{
+    return td_nstarted;
+}
+
+
+/* the CPU time thread i ran: what it did not spend in epoll_wait() */
+
+int
+td_server_thread_cpu(unsigned i, double *secs)
+{
+    clockid_t        cid;
+    struct timespec  ts;
+
+    if (i >= td_nstarted
+        || pthread_getcpuclockid(td_threads[i]->tid, &cid) != 0
+        || clock_gettime(cid, &ts) != 0)
+    {
+        return -1;
+    }
+
+    *secs = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+
+    return 0;
+}
+
+
 size_t
 td_server_allocations(void)
 {

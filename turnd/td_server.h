@@ -152,6 +152,9 @@ void td_server_stop(void);
 void td_server_cleanup(void);
 void td_server_stats(td_stats_t *sum);
 size_t td_server_allocations(void);
+/* threads running, and the CPU seconds thread i used (metrics) */
+unsigned td_server_threads(void);
+int td_server_thread_cpu(unsigned i, double *secs);
 
 /*
  * Sends one message to a client: UDP through the listening socket it

@@ -18,6 +18,20 @@
 #include <stdint.h>
 
 
+/* why a request failed authentication: turnd_auth_failures_total */
+enum {
+    TD_STATS_AUTH_NO_CREDENTIALS = 0,   /* the routine first 401 */
+    TD_STATS_AUTH_WRONG_PASSWORD,
+    TD_STATS_AUTH_UNKNOWN_USER,
+    TD_STATS_AUTH_EXPIRED,
+    TD_STATS_AUTH_STALE_NONCE,
+    TD_STATS_AUTH_WRONG_REALM,
+    TD_STATS_AUTH_BAD_REQUEST,
+    TD_STATS_AUTH_OTHER,
+    TD_STATS_AUTH_N
+};
+
+
 typedef struct {
     uint64_t   rx_packets;          /* datagrams and frames from clients */
     uint64_t   rx_bytes;
@@ -44,7 +58,16 @@ typedef struct {
     uint64_t   tcp_accepted;
     uint64_t   tcp_closed;
     uint64_t   tcp_overflow;        /* frames dropped: output buffer full */
+
+    uint64_t   allocations_tcp;     /* of allocations, over TCP */
+    uint64_t   allocations_tcp_freed;
+    uint64_t   auth_failures[TD_STATS_AUTH_N];
 } td_stats_t;
+
+
+/* TD_STATS_AUTH_* of a td_auth_check() result and its reason */
+unsigned td_stats_auth_reason(int rc, const char *reason);
+extern const char  *td_stats_auth_names[TD_STATS_AUTH_N];
 
 
 #endif /* _TD_STATS_H_INCLUDED_ */

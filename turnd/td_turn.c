@@ -144,6 +144,10 @@ td_turn_request(td_req_t *r)
     rc = td_auth_check(msg, (const struct sockaddr *) &r->cl->addr,
                        r->thr->wall, &res);
 
+    if (rc != TD_AUTH_OK) {
+        r->thr->stats.auth_failures[td_stats_auth_reason(rc, res.reason)]++;
+    }
+
     switch (rc) {
 
     case TD_AUTH_OK:

@@ -8,7 +8,8 @@
  * turnd's configuration parser: the tutorial's coturn file unchanged,
  * every key in both syntaxes, the command line on top of a file, and
  * each error and warning with its file and line (stderr is captured).
- * Also td_log, which the parser's program links anyway.
+ * Also td_log, which the parser's program links anyway, and the keys
+ * of td_daemon and td_metrics with td_stats' sorting of auth failures.
  */
 
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
@@ -24,8 +26,10 @@
 
 #include "tap.h"
 #include "capture.h"
+#include "td_auth.h"
 #include "td_conf.h"
 #include "td_log.h"
+#include "td_stats.h"
 
 
 /* copied from the tutorial's turn.sh, with $1 = 14.3.3.3 */
@@ -871,6 +875,75 @@ test_log(void)
 }
 
 
+static void
+test_daemon_keys(void)
+{
+    td_conf_t    c;
+    const char  *err;
+    char        *check[] = { "turnd", "-n", "--check-config", NULL };
+    char        *check_t[] = { "turnd", "-t", NULL };
+
+    tap_is_int(parse(&c, "user=a:b\n", "d.conf", &err), 0,
+               "daemon defaults: parse");
+    tap_ok(!c.prometheus && c.prometheus_port == 9641
+           && is_ip(&c.prometheus_ip, "127.0.0.1"),
+           "daemon defaults: no metrics; 127.0.0.1:9641 when on");
+    tap_ok(c.proc_user == NULL && c.proc_group == NULL && !c.syslog
+           && !c.check_config, "daemon defaults: no user, no syslog");
+    td_conf_free(&c);
+
+    tap_is_int(parse(&c, "user=a:b\nprometheus\nprometheus-port=9100\n"
+                     "prometheus-address=::1\nproc-user=root\n"
+                     "proc-group=root\nsyslog\nsyslog-facility=local3\n",
+                     "d.conf", &err), 0, "daemon keys: parse");
+    tap_ok(c.prometheus && c.prometheus_port == 9100
+           && is_ip(&c.prometheus_ip, "::1"), "prometheus keys");
+    tap_ok(c.proc_user && strcmp(c.proc_user, "root") == 0
+           && c.proc_group && strcmp(c.proc_group, "root") == 0,
+           "proc-user, proc-group");
+    tap_ok(c.syslog && c.syslog_facility == LOG_LOCAL3,
+           "syslog, syslog-facility local3");
+    tap_ok(strstr(err, "not implemented") == NULL,
+           "daemon keys: no \"not implemented\" warning (got \"%s\")", err);
+    td_conf_free(&c);
+
+    tap_is_int(parse(&c, "user=a:b\nlog-file=syslog\n", "d.conf", &err), 0,
+               "log-file=syslog: parse");
+    tap_ok(c.syslog && c.log_file == NULL, "log-file=syslog is syslog");
+    td_conf_free(&c);
+
+    tap_is_int(parse(&c, "proc-user=no-such-user-trtc\n", "d.conf", &err),
+               -1, "proc-user of no user: an error");
+    tap_ok(strstr(err, "d.conf:1: invalid value \"no-such-user-trtc\" "
+                  "for \"proc-user\": no such user") != NULL,
+           "proc-user of no user: file, line, why (got \"%s\")", err);
+    td_conf_free(&c);
+
+    tap_is_int(args(&c, check, &err), 0, "--check-config: parses");
+    tap_ok(c.check_config, "--check-config is set");
+    td_conf_free(&c);
+
+    tap_is_int(args(&c, check_t, &err), 0, "-t: parses");
+    tap_ok(c.check_config, "-t is --check-config");
+    td_conf_free(&c);
+
+    tap_is_int(td_stats_auth_reason(TD_AUTH_CHALLENGE, "no MESSAGE-INTEGRITY"),
+               TD_STATS_AUTH_NO_CREDENTIALS, "auth reason: no credentials");
+    tap_is_int(td_stats_auth_reason(TD_AUTH_CHALLENGE, "wrong password"),
+               TD_STATS_AUTH_WRONG_PASSWORD, "auth reason: wrong password");
+    tap_is_int(td_stats_auth_reason(TD_AUTH_CHALLENGE, "unknown user"),
+               TD_STATS_AUTH_UNKNOWN_USER, "auth reason: unknown user");
+    tap_is_int(td_stats_auth_reason(TD_AUTH_CHALLENGE, "expired credential"),
+               TD_STATS_AUTH_EXPIRED, "auth reason: expired");
+    tap_is_int(td_stats_auth_reason(TD_AUTH_STALE, "stale nonce"),
+               TD_STATS_AUTH_STALE_NONCE, "auth reason: stale nonce");
+    tap_is_int(td_stats_auth_reason(TD_AUTH_BAD_REQUEST, "whatever"),
+               TD_STATS_AUTH_BAD_REQUEST, "auth reason: 400");
+    tap_is_int(td_stats_auth_reason(TD_AUTH_CHALLENGE, "something new"),
+               TD_STATS_AUTH_OTHER, "auth reason: anything else");
+}
+
+
 int
 main(void)
 {
@@ -884,6 +957,7 @@ main(void)
     test_cmdline();
     test_help();
     test_log();
+    test_daemon_keys();
 
     return tap_done();
 }

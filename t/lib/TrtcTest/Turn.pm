@@ -28,6 +28,7 @@ use Test::More ();
 use TrtcTest::Stun;
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
+our $JOURNAL;
 
 sub kind { return lc($ENV{TRTC_TEST_TURN_SERVER} || 'turnd') }
 
@@ -68,7 +69,8 @@ sub free_port {
 
 
 # Options: conf (text appended to the generated lines), relay_span (number
-# of relay ports, 100), wait (seconds for readiness, 10).
+# of relay ports, 100), wait (seconds for readiness, 10), env (a hash of
+# environment variables for the server), journal (stderr as journald's).
 sub start {
     my ($class, %o) = @_;
     my $bin = binary();
@@ -110,7 +112,12 @@ sub start {
     print $fh $conf;
     close $fh;
 
-    $self->{pid} = _fork_exec($self->{out}, $bin, '-c', "$dir/server.conf");
+    {
+        local @ENV{keys %{$o{env} || {}}} = values %{$o{env} || {}};
+        local $JOURNAL = $o{journal};
+        $self->{pid} = _fork_exec($self->{out}, $bin, '-c',
+                                  "$dir/server.conf");
+    }
     $self->{started} = time;
     $self->_wait_ready($o{wait} || 10);
     return $self;
@@ -228,7 +235,9 @@ sub stop_ok {
 
 
 # fork, own process group (so a client and its children can be stopped
-# together), output to a file, exec.
+# together), output to a file, exec.  With $JOURNAL set, the child's
+# stderr passes for journald's stream (JOURNAL_STREAM=dev:ino of it).
+
 sub _fork_exec {
     my ($out, @cmd) = @_;
     my $pid = fork // die "fork: $!";
@@ -237,6 +246,10 @@ sub _fork_exec {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', $out or POSIX::_exit(126);
         open STDERR, '>&', \*STDOUT;
+        if ($JOURNAL) {
+            my @st = stat STDERR;
+            $ENV{JOURNAL_STREAM} = "$st[0]:$st[1]";
+        }
         { no warnings 'exec'; exec { $cmd[0] } @cmd; }
         print STDERR "exec $cmd[0]: $!\n";
         POSIX::_exit(127);
