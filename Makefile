@@ -36,7 +36,7 @@ MODULE_SRCS :=  config $(wildcard ngx_trtc_module/*.[ch]) \
 DEPS_BUILD :=   gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
                 nginx nginx-dev libsystemd-dev
 DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl
-# make deb, and its test (t/160): Debian's packaging tools
+# make deb, and its test (t/600): Debian's packaging tools
 DEPS_DEB :=     dpkg-dev debhelper fakeroot lintian adduser
 DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 libtext-diff-perl libjson-pp-perl libipc-run-perl \

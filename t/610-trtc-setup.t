@@ -4,7 +4,7 @@
 # 2-B, IPv4 and IPv6, the addresses it refuses and why, --dry-run, a second
 # run that changes nothing, an operator's edit left alone without --force
 # and replaced (with a copy) with it.  The install on a real system, with
-# nginx -t and turnd --check-config, is in t/160.
+# nginx -t and turnd --check-config, is in t/600.
 
 use strict;
 use warnings;
@@ -17,7 +17,7 @@ use Test::More;
 use TrtcTest::Turn;
 
 my $SETUP = abs_path(dirname(__FILE__) . '/../util/trtc-setup');
-my $dir = tempdir('trtc-165-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $dir = tempdir('trtc-610-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $root = "$dir/root";
 
 mkdir $root;
