@@ -7,7 +7,7 @@
 # lose none of them; once the upstream is back they arrive in order, byte
 # for byte, with Host and SNI yun.test, and the spool empties.  Also: a GET
 # is not spooled, upstream 5xx and timeouts are spooled, a 4xx on replay
-# removes the upload, and a full spool answers 503 + Retry-After.
+# sets the upload aside, and a full spool answers 503 + Retry-After.
 #
 # A plain Test::More file: one nginx (master + 2 workers, so uploads are
 # spooled by either worker and replayed by worker 0) lives through the
@@ -139,7 +139,7 @@ my @files = spool_files($spool);
 is(scalar @files, scalar @bodies, 'one spool file per upload')
     or diag(join "\n", @files);
 like($_, qr/^\d{13}-\d+-\d{6}\.req$/, "spool file name $_") for @files;
-ok(!grep(/^\./, dir_entries($spool)), 'no temporary file left behind');
+ok(!grep(/^\.tmp-/, dir_entries($spool)), 'no temporary file left behind');
 
 for my $i (0 .. $#files) {
     my $req = slurp("$spool/$files[$i]");
@@ -237,16 +237,18 @@ ok(@rec >= 2, 'the upstream saw the upload more than once');
 is($rec[-1]{status}, 200, 'the last delivery was answered 200');
 is(decode_base64($rec[-1]{body}), 'five hundred', 'and carried the body');
 
-# --- a 4xx on replay: removed, with a warning
+# --- a 4xx on replay: set aside as .rejected-NAME, with a warning
 
 write_file($control, '500');
 $r = post('/logger/four', 'four hundred');
 is($r->{headers}{'x-trtc-spooled'}, '1', 'spooled again');
 write_file($control, '400');
-wait_for(sub { !spool_files($spool) }, 'a 400 on replay removes the file',
+wait_for(sub { !spool_files($spool) }, 'a 400 on replay: no longer waits',
          20);
-like(log_text(), qr/\[warn\].*answered 400 to spooled "\d+-\d+-\d+\.req", removed/,
-     'the removal is logged as a warning');
+like(log_text(), qr/\[warn\].*answered 400 to spooled "(\d+-\d+-\d+\.req)", set aside as "\.rejected-\1"/,
+     'set aside, logged as a warning with the status');
+is(scalar(grep { /^\.rejected-\d+-\d+-\d+\.req$/ } dir_entries($spool)), 1,
+   'the rejected upload is kept as .rejected-NAME');
 write_file($control, '200');
 
 # --- an upstream timeout is spooled
@@ -278,7 +280,7 @@ write_file($control, '200');
 # --- the end: nothing left, nothing alarming
 
 ok(scalar(spool_files($small)) >= 1, 'the dead upstream keeps its uploads');
-ok(!grep(/^\./, dir_entries($_)), "no temporary file left in $_")
+ok(!grep(/^\.tmp-/, dir_entries($_)), "no temporary file left in $_")
     for $spool, $small, $slow;
 ok(stop_nginx(), 'nginx stops');
 my @bad = grep { /\[(?:alert|crit|emerg)\]/ && !/nowhere/ }
