@@ -96,7 +96,7 @@ static ngx_command_t  ngx_http_trtc_proxy_commands[] = {
       (void *) NGX_HTTP_TRTC_LOGGER },
 
     { ngx_string("trtc_logger_spool"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_trtc_spool,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,

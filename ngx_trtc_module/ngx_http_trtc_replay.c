@@ -32,14 +32,15 @@
  * against max_size, and each is counted on the status page.  The next
  * file is always the oldest whose time has come, so files are first
  * tried in arrival order; one that failed goes again when its wait is
- * over and may arrive after later ones.  Several answered failures in a
- * row (the upstream answers 5xx to everything) slow the whole spool down.
+ * over and may arrive after later ones.  More than 16 files failing in a
+ * row on their first try (the upstream answers 5xx to everything) make
+ * the replayer pause a second between tries until one goes through.
  */
 
 
 #define NGX_HTTP_TRTC_REPLAY_TIMEOUT   30000
 #define NGX_HTTP_TRTC_REPLAY_RESCAN    100
-#define NGX_HTTP_TRTC_REPLAY_FAILURES  3
+#define NGX_HTTP_TRTC_REPLAY_FAILURES  16
 
 
 static void ngx_http_trtc_replay_tick(ngx_event_t *ev);
@@ -573,8 +574,16 @@ ngx_http_trtc_replay_done(ngx_http_trtc_client_t *cl)
         ngx_sprintf(why, "%s%Z", cl->error ? cl->error : "failed");
     }
 
+    /*
+     * Only first tries tell of the upstream: a file failing again says
+     * nothing new, and must not slow down the files behind it.
+     */
+
+    if (f->attempts == 0) {
+        sp->failures++;
+    }
+
     f->attempts++;
-    sp->failures++;
 
     if (sp->max_attempts && f->attempts >= sp->max_attempts) {
         ngx_log_error(NGX_LOG_WARN, sp->log, 0,
@@ -595,16 +604,11 @@ ngx_http_trtc_replay_done(ngx_http_trtc_client_t *cl)
                       f->name, &sp->peer_name, why, f->attempts, delay);
     }
 
-    /* the upstream fails everything: an outage, slow down */
+    /* the upstream fails everything: an outage, a pause between tries */
 
-    delay = 1;
-
-    if (sp->failures > NGX_HTTP_TRTC_REPLAY_FAILURES) {
-        delay = ngx_http_trtc_replay_delay(sp->failures
-                                           - NGX_HTTP_TRTC_REPLAY_FAILURES);
-    }
-
-    ngx_http_trtc_replay_schedule(sp, delay);
+    ngx_http_trtc_replay_schedule(sp,
+                                  sp->failures > NGX_HTTP_TRTC_REPLAY_FAILURES
+                                  ? NGX_HTTP_TRTC_SPOOL_TICK : 1);
 }
 
 

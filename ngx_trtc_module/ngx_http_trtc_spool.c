@@ -421,7 +421,13 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
     u = r->upstream;
     status = r->headers_out.status;
 
-    if (u == NULL || status < 500) {
+    /*
+     * nginx 1.22 takes an interim 1xx (103 Early Hints) for the answer
+     * and would pass it on, the real answer (maybe a 500) as its body:
+     * the upload was not taken.  101 is no answer to a POST either.
+     */
+
+    if (u == NULL || (status >= 200 && status < 500) || status < 100) {
         return NGX_DECLINED;
     }
 

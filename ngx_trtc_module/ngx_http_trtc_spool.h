@@ -60,7 +60,7 @@ struct ngx_http_trtc_spool_s {
     ngx_pool_t                 *pool;
     ngx_log_t                  *log;
     ngx_msec_t                  backoff;         /* the upstream's */
-    ngx_uint_t                  failures;        /* answered, in a row */
+    ngx_uint_t                  failures;        /* first tries, in a row */
     ngx_uint_t                  next_peer;
     ngx_http_trtc_spool_file_t *files;           /* sorted by name */
     ngx_uint_t                  nfiles;
