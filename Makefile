@@ -113,6 +113,7 @@ bench: deps-test
 	$(MAKE) all
 	bench/run.sh
 	bench/proxy/run.sh
+	bench/spool/run.sh
 
 clean:
 	rm -rf $(B) t/servroot*
