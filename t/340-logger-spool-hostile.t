@@ -40,7 +40,7 @@ my $t = dirname(abs_path(__FILE__));
 my $certs = "$t/cert";
 my $dir = "$t/servroot_340";
 my $log = "$dir/logs/error.log";
-my %sp = map { $_ => "$dir/spool_$_" } qw(main att age cors full);
+my %sp = map { $_ => "$dir/spool_$_" } qw(main att age cors full loop);
 my $control = "$dir/control";
 
 remove_tree($dir);
@@ -95,6 +95,10 @@ http {
             trtc_allow_origin https://app.test;
             trtc_logger_pass http://127.0.0.1:$dead/;
             trtc_logger_spool $sp{full} max_size=1000;
+        }
+        location /loop/ {
+            trtc_logger_pass http://127.0.0.1:$dead/;
+            trtc_logger_spool $sp{loop} threads=off;
         }
         location = /status { trtc_status json; }
         location = /metrics { trtc_status prometheus; }
@@ -159,6 +163,23 @@ is($r->{headers}{'access-control-allow-origin'}, 'https://app.test',
    '503: Access-Control-Allow-Origin');
 like($r->{headers}{'access-control-expose-headers'} // '', qr/Retry-After/i,
      '503: Retry-After exposed');
+
+# --- threads=off: the same, written on the event loop
+
+$r = post('/loop/upload', 'on the loop');
+is($r->{status}, 200, 'threads=off: 200');
+is($r->{headers}{'x-trtc-spooled'}, '1', 'threads=off: spooled');
+is(scalar(spool_files($sp{loop})), 1, 'threads=off: one file');
+
+# --- a thread pool that is not there: nginx -t names the line
+
+write_file("$dir/conf/bad.conf", join '', map("load_module $_;\n", @modules),
+           "events {}\nhttp { server { listen 127.0.0.1:$dead;\n"
+           . "location /l/ { trtc_logger_pass http://127.0.0.1:$dead/;\n"
+           . "trtc_logger_spool $sp{loop} threads=nosuch; } } }\n");
+my $out = `$nginx -t -p $dir/ -c $dir/conf/bad.conf -e $dir/logs/t.log 2>&1`;
+like($out, qr/unknown thread pool "nosuch" in \S+bad\.conf:\d+/,
+     'threads=NAME without a thread_pool NAME: nginx -t says where');
 
 # --- one upload the upstream refuses (500 for good) does not hold up the
 # others
