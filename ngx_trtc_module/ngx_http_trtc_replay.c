@@ -14,7 +14,8 @@
 /*
  * trtc_logger_spool, the replayer: one worker sends the spooled files
  * upstream again and deletes each only when the upstream has answered it
- * with a final 2xx.  It never waits on one file:
+ * with a final 2xx.  Each file is read (and checked) in the spool's
+ * thread pool, like the writes.  It never waits on one file:
  *
  *   - the upstream cannot be reached (or TLS fails): that is the
  *     upstream's outage, not the file's; the whole spool waits (1 s,
@@ -43,11 +44,32 @@
 #define NGX_HTTP_TRTC_REPLAY_FAILURES  16
 
 
+/* a spooled file read for a replay: in the thread pool, or on the loop */
+typedef struct {
+    ngx_http_trtc_spool_t      *spool;
+    off_t                       max_size;
+    off_t                       size;
+    u_char                     *data;          /* ngx_alloc()ed */
+    ngx_err_t                   err;
+    const char                 *failed;        /* why it is set aside */
+    unsigned                    gone:1;        /* ENOENT */
+    unsigned                    again:1;       /* try later */
+    u_char                      path[NGX_MAX_PATH];
+} ngx_http_trtc_replay_read_t;
+
+
 static void ngx_http_trtc_replay_tick(ngx_event_t *ev);
 static ngx_http_trtc_spool_file_t *ngx_http_trtc_replay_pick(
     ngx_http_trtc_spool_t *sp, ngx_msec_t *wait);
-static ngx_int_t ngx_http_trtc_replay_load(ngx_http_trtc_spool_t *sp,
+static ngx_int_t ngx_http_trtc_replay_age(ngx_http_trtc_spool_t *sp,
     ngx_http_trtc_spool_file_t *f);
+static void ngx_http_trtc_replay_read(void *data, ngx_log_t *log);
+#if (NGX_THREADS)
+static void ngx_http_trtc_replay_read_done(ngx_event_t *ev);
+#endif
+static void ngx_http_trtc_replay_loaded(ngx_http_trtc_spool_t *sp,
+    ngx_http_trtc_replay_read_t *rd);
+static void ngx_http_trtc_replay_free(void *data);
 static ngx_int_t ngx_http_trtc_replay_valid(u_char *p, size_t len);
 static ngx_int_t ngx_http_trtc_replay_peer(ngx_http_trtc_spool_t *sp);
 static void ngx_http_trtc_replay_done(ngx_http_trtc_client_t *cl);
@@ -86,6 +108,29 @@ ngx_http_trtc_spool_init_process(ngx_cycle_t *cycle, ngx_array_t *passes)
             continue;
         }
 
+#if (NGX_THREADS)
+        if (sp->thread_pool != NULL) {
+            sp->task = ngx_thread_task_alloc(cycle->pool,
+                                         sizeof(ngx_http_trtc_replay_read_t));
+            if (sp->task == NULL) {
+                return NGX_ERROR;
+            }
+
+            sp->task->handler = ngx_http_trtc_replay_read;
+            sp->task->event.handler = ngx_http_trtc_replay_read_done;
+            sp->task->event.data = sp->task->ctx;
+            sp->read = sp->task->ctx;
+
+        } else
+#endif
+        {
+            sp->read = ngx_pcalloc(cycle->pool,
+                                   sizeof(ngx_http_trtc_replay_read_t));
+            if (sp->read == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
         sp->log = cycle->log;
         sp->tick.handler = ngx_http_trtc_replay_tick;
         sp->tick.data = sp;
@@ -102,14 +147,16 @@ ngx_http_trtc_spool_init_process(ngx_cycle_t *cycle, ngx_array_t *passes)
 static void
 ngx_http_trtc_replay_tick(ngx_event_t *ev)
 {
-    ngx_msec_t                   wait;
-    ngx_http_trtc_spool_t       *sp;
-    ngx_http_trtc_client_t      *cl;
-    ngx_http_trtc_spool_file_t  *f;
+    ngx_msec_t                    wait;
+    ngx_http_trtc_spool_t        *sp;
+    ngx_http_trtc_spool_file_t   *f;
+    ngx_http_trtc_replay_read_t  *rd;
 
     sp = ev->data;
 
-    if (ngx_exiting || ngx_quit || ngx_terminate || sp->client.active) {
+    if (ngx_exiting || ngx_quit || ngx_terminate || sp->client.active
+        || sp->reading)
+    {
         return;
     }
 
@@ -145,37 +192,36 @@ ngx_http_trtc_replay_tick(ngx_event_t *ev)
         return;
     }
 
-    switch (ngx_http_trtc_replay_load(sp, f)) {
-
-    case NGX_OK:
-        break;
-
-    case NGX_DECLINED:
-        /* set aside, or gone: the next one at once */
+    if (ngx_http_trtc_replay_age(sp, f) != NGX_OK) {
+        /* set aside unread: the next one at once */
         ngx_http_trtc_replay_schedule(sp, 1);
-        return;
-
-    default:
-        ngx_http_trtc_replay_schedule(sp, NGX_HTTP_TRTC_SPOOL_TICK);
         return;
     }
 
+    rd = sp->read;
+    rd->spool = sp;
+    rd->max_size = sp->max_size;
+    ngx_sprintf(rd->path, "%V/%s%Z", &sp->dir, f->name);
+
     sp->current = f;
+    sp->reading = 1;
 
-    cl = &sp->client;
-    cl->sockaddr = (struct sockaddr *) &sp->sockaddr;
-    cl->name = &sp->peer_name;
-    cl->ssl = sp->ssl;
-    cl->server_name = sp->server_name;
-    cl->verify = sp->plcf->verify;
-    cl->timeout = NGX_HTTP_TRTC_REPLAY_TIMEOUT;
-    cl->pool = sp->pool;
-    cl->log = sp->log;
-    cl->handler = ngx_http_trtc_replay_done;
-    cl->data = sp;
-    cl->log_error = NGX_ERROR_INFO;
+#if (NGX_THREADS)
 
-    ngx_http_trtc_client_start(cl);
+    if (sp->task != NULL) {
+        if (ngx_thread_task_post(sp->thread_pool, sp->task) != NGX_OK) {
+            sp->current = NULL;
+            sp->reading = 0;
+            ngx_http_trtc_replay_schedule(sp, NGX_HTTP_TRTC_SPOOL_TICK);
+        }
+
+        return;
+    }
+
+#endif
+
+    ngx_http_trtc_replay_read(rd, sp->log);
+    ngx_http_trtc_replay_loaded(sp, rd);
 }
 
 
@@ -210,22 +256,13 @@ ngx_http_trtc_replay_pick(ngx_http_trtc_spool_t *sp, ngx_msec_t *wait)
 }
 
 
-/*
- * Reads the file into a new pool for the client.  NGX_DECLINED: it was
- * set aside (too old, not a whole request) or is gone.
- */
+/* NGX_DECLINED: older than max_age, or not named as the writer names */
 
 static ngx_int_t
-ngx_http_trtc_replay_load(ngx_http_trtc_spool_t *sp,
+ngx_http_trtc_replay_age(ngx_http_trtc_spool_t *sp,
     ngx_http_trtc_spool_file_t *f)
 {
-    off_t             size;
-    time_t            arrived;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_err_t         err;
-    ngx_file_info_t   fi;
-    u_char            path[NGX_MAX_PATH];
+    time_t  arrived;
 
     /* the name starts with the arrival time, in milliseconds */
 
@@ -251,98 +288,200 @@ ngx_http_trtc_replay_load(ngx_http_trtc_spool_t *sp,
         return NGX_DECLINED;
     }
 
-    ngx_sprintf(path, "%V/%s%Z", &sp->dir, f->name);
+    return NGX_OK;
+}
 
-    fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+/*
+ * Reads the file whole and checks it is a request: in a thread of the
+ * pool (it touches nothing but rd), or on the loop without threads.
+ */
+
+static void
+ngx_http_trtc_replay_read(void *data, ngx_log_t *log)
+{
+    ngx_http_trtc_replay_read_t  *rd = data;
+
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_info_t  fi;
+
+    rd->data = NULL;
+    rd->size = 0;
+    rd->err = 0;
+    rd->failed = NULL;
+    rd->gone = 0;
+    rd->again = 0;
+
+    fd = ngx_open_file(rd->path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
-        err = ngx_errno;
+        rd->err = ngx_errno;
 
-        if (err == NGX_ENOENT) {
-            /* a previous generation's replayer took it */
-            ngx_http_trtc_replay_forget(sp, f, 0);
-            return NGX_DECLINED;
+        if (rd->err == NGX_ENOENT) {
+            rd->gone = 1;
+
+        } else {
+            rd->failed = "cannot be opened";
         }
 
-        ngx_log_error(NGX_LOG_ERR, sp->log, err,
-                      ngx_open_file_n " \"%s\" failed, set aside as "
-                      "\".bad-%s\"", path, f->name);
-        ngx_http_trtc_replay_set_aside(sp, f, ".bad-",
-                                       &sp->counters->uploads_damaged);
-        return NGX_DECLINED;
+        return;
     }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        err = ngx_errno;
-        (void) ngx_close_file(fd);
-        ngx_log_error(NGX_LOG_ERR, sp->log, err,
-                      ngx_fd_info_n " \"%s\" failed", path);
-        return NGX_ERROR;
+        rd->err = ngx_errno;
+        rd->again = 1;
+        goto done;
     }
 
-    size = ngx_file_size(&fi);
-    f->size = size;
+    rd->size = ngx_file_size(&fi);
 
-    if (size == 0 || size > sp->max_size) {
-        (void) ngx_close_file(fd);
-        ngx_log_error(NGX_LOG_ERR, sp->log, 0,
-                      "trtc logger: spooled \"%s\" is empty or larger than "
-                      "max_size, set aside as \".bad-%s\"", f->name, f->name);
-        ngx_http_trtc_replay_set_aside(sp, f, ".bad-",
-                                       &sp->counters->uploads_damaged);
-        return NGX_DECLINED;
+    if (rd->size == 0 || rd->size > rd->max_size) {
+        rd->failed = "is empty or larger than max_size";
+        goto done;
     }
 
-    sp->pool = ngx_create_pool(4096, sp->log);
-    if (sp->pool == NULL) {
-        (void) ngx_close_file(fd);
-        return NGX_ERROR;
+    rd->data = malloc((size_t) rd->size);
+    if (rd->data == NULL) {
+        rd->err = ngx_errno;
+        rd->again = 1;
+        goto done;
     }
 
-    sp->client.request.data = ngx_pnalloc(sp->pool, (size_t) size);
-    if (sp->client.request.data == NULL) {
-        (void) ngx_close_file(fd);
-        goto failed;
-    }
+    n = ngx_read_fd(fd, rd->data, (size_t) rd->size);
 
-    n = ngx_read_fd(fd, sp->client.request.data, (size_t) size);
-    err = ngx_errno;
-    (void) ngx_close_file(fd);
-
-    if (n != size) {
-        ngx_log_error(NGX_LOG_ERR, sp->log, n == -1 ? err : 0,
-                      "trtc logger: spooled \"%s\" cannot be read, set aside "
-                      "as \".bad-%s\"", f->name, f->name);
-        ngx_http_trtc_replay_set_aside(sp, f, ".bad-",
-                                       &sp->counters->uploads_damaged);
-        ngx_destroy_pool(sp->pool);
-        sp->pool = NULL;
-        return NGX_DECLINED;
+    if (n != rd->size) {
+        rd->err = (n == -1) ? ngx_errno : 0;
+        rd->failed = "cannot be read";
+        goto done;
     }
 
     /* a cut or altered request would hang or mislead the upstream */
 
-    if (ngx_http_trtc_replay_valid(sp->client.request.data, n) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, sp->log, 0,
-                      "trtc logger: spooled \"%s\" is not a whole HTTP "
-                      "request (truncated or altered), set aside as "
-                      "\".bad-%s\"", f->name, f->name);
-        ngx_http_trtc_replay_set_aside(sp, f, ".bad-",
-                                       &sp->counters->uploads_damaged);
-        ngx_destroy_pool(sp->pool);
-        sp->pool = NULL;
-        return NGX_DECLINED;
+    if (ngx_http_trtc_replay_valid(rd->data, n) != NGX_OK) {
+        rd->failed = "is not a whole HTTP request (truncated or altered)";
     }
 
-    sp->client.request.len = n;
+done:
 
-    return NGX_OK;
+    (void) ngx_close_file(fd);
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_trtc_replay_read_done(ngx_event_t *ev)
+{
+    ngx_http_trtc_replay_read_t  *rd = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        free(rd->data);
+        rd->data = NULL;
+        rd->spool->reading = 0;
+        return;
+    }
+
+    ngx_http_trtc_replay_loaded(rd->spool, rd);
+}
+
+#endif
+
+
+/* on the loop: the file goes upstream, or aside */
+
+static void
+ngx_http_trtc_replay_loaded(ngx_http_trtc_spool_t *sp,
+    ngx_http_trtc_replay_read_t *rd)
+{
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_trtc_client_t      *cl;
+    ngx_http_trtc_spool_file_t  *f;
+
+    f = sp->current;
+    sp->reading = 0;
+
+    if (rd->size) {
+        f->size = rd->size;
+    }
+
+    if (rd->gone || rd->again || rd->failed) {
+        free(rd->data);
+        rd->data = NULL;
+        sp->current = NULL;
+
+        if (rd->gone) {
+            /* a previous generation's replayer took it */
+            ngx_http_trtc_replay_forget(sp, f, 0);
+            ngx_http_trtc_replay_schedule(sp, 1);
+
+        } else if (rd->again) {
+            ngx_log_error(NGX_LOG_ERR, sp->log, rd->err,
+                          "trtc logger: reading spooled \"%s\" failed",
+                          f->name);
+            ngx_http_trtc_replay_schedule(sp, NGX_HTTP_TRTC_SPOOL_TICK);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, sp->log, rd->err,
+                          "trtc logger: spooled \"%s\" %s, set aside as "
+                          "\".bad-%s\"", f->name, rd->failed, f->name);
+            ngx_http_trtc_replay_set_aside(sp, f, ".bad-",
+                                           &sp->counters->uploads_damaged);
+            ngx_http_trtc_replay_schedule(sp, 1);
+        }
+
+        return;
+    }
+
+    sp->pool = ngx_create_pool(4096, sp->log);
+    if (sp->pool == NULL) {
+        goto failed;
+    }
+
+    cln = ngx_pool_cleanup_add(sp->pool, 0);
+    if (cln == NULL) {
+        ngx_destroy_pool(sp->pool);
+        sp->pool = NULL;
+        goto failed;
+    }
+
+    /* the client sends the bytes as read, no copy */
+
+    cln->handler = ngx_http_trtc_replay_free;
+    cln->data = rd->data;
+    rd->data = NULL;
+
+    cl = &sp->client;
+    cl->request.data = cln->data;
+    cl->request.len = (size_t) f->size;
+    cl->sockaddr = (struct sockaddr *) &sp->sockaddr;
+    cl->name = &sp->peer_name;
+    cl->ssl = sp->ssl;
+    cl->server_name = sp->server_name;
+    cl->verify = sp->plcf->verify;
+    cl->timeout = NGX_HTTP_TRTC_REPLAY_TIMEOUT;
+    cl->pool = sp->pool;
+    cl->log = sp->log;
+    cl->handler = ngx_http_trtc_replay_done;
+    cl->data = sp;
+    cl->log_error = NGX_ERROR_INFO;
+
+    ngx_http_trtc_client_start(cl);
+
+    return;
 
 failed:
 
-    ngx_destroy_pool(sp->pool);
-    sp->pool = NULL;
+    free(rd->data);
+    rd->data = NULL;
+    sp->current = NULL;
+    ngx_http_trtc_replay_schedule(sp, NGX_HTTP_TRTC_SPOOL_TICK);
+}
 
-    return NGX_ERROR;
+
+static void
+ngx_http_trtc_replay_free(void *data)
+{
+    free(data);
 }
 
 

@@ -66,6 +66,11 @@ struct ngx_http_trtc_spool_s {
     ngx_uint_t                  nfiles;
     ngx_http_trtc_spool_file_t *current;
     ngx_msec_t                  scanned;         /* when, last */
+    void                       *read;            /* the file being read */
+#if (NGX_THREADS)
+    ngx_thread_task_t          *task;            /* that read, threaded */
+#endif
+    unsigned                    reading:1;
     struct sockaddr_storage     sockaddr;
     ngx_str_t                   peer_name;
     u_char                      peer_text[NGX_SOCKADDR_STRLEN];
