@@ -116,7 +116,9 @@ ok(slurp($ready) =~ /^ready/, 'the flapping upstream is up')
     or BAIL_OUT(slurp("$dir/logs/upstream.log"));
 
 # What each upload is: 1% FAIL500, 1% EARLY500, a few past the 16k that
-# nginx keeps in memory (those go through its temp file).
+# nginx keeps in memory (those go through its temp file; some of them
+# FAIL500, spooled from the upstream's answer rather than a failed
+# connect).
 sub kind {
     my $i = shift;
     return $i % 100 == 0 ? 'FAIL500' : $i % 100 == 50 ? 'EARLY500' : 'ok';
@@ -124,7 +126,7 @@ sub kind {
 
 sub body {
     my $i = shift;
-    my $len = $i % 500 == 7 ? 20000 : 100 + $i % 900;
+    my $len = $i % 500 == 7 || $i % 1000 == 0 ? 20000 : 100 + $i % 900;
     return "upload $i\n" . kind($i) . "\n" . ('x' x $len);
 }
 
