@@ -119,6 +119,7 @@ bench: deps-test
 	$(MAKE) all
 	bench/run.sh
 	bench/proxy/run.sh
+	bench/spool/run.sh
 
 # Debian packages (debian/), built in a copy of the tree so that nothing
 # lands next to it: build/deb/*.deb, then lintian on them.

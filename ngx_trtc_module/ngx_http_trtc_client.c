@@ -15,6 +15,7 @@
 static void ngx_http_trtc_client_timer(ngx_event_t *ev);
 static void ngx_http_trtc_client_write(ngx_event_t *wev);
 static void ngx_http_trtc_client_read(ngx_event_t *rev);
+static ngx_int_t ngx_http_trtc_client_status(ngx_http_trtc_client_t *cl);
 static ngx_int_t ngx_http_trtc_client_test_connect(ngx_connection_t *c);
 static void ngx_http_trtc_client_ssl_init(ngx_http_trtc_client_t *cl,
     ngx_connection_t *c);
@@ -35,6 +36,8 @@ ngx_http_trtc_client_start(ngx_http_trtc_client_t *cl)
     cl->error = NULL;
     cl->sent = 0;
     cl->nin = 0;
+    cl->interim = 0;
+    cl->eol = 0;
     cl->active = 1;
     cl->start = ngx_current_msec;
 
@@ -183,7 +186,6 @@ ngx_http_trtc_client_write(ngx_event_t *wev)
 static void
 ngx_http_trtc_client_read(ngx_event_t *rev)
 {
-    u_char                  *p;
     ssize_t                  n;
     ngx_connection_t        *c;
     ngx_http_trtc_client_t  *cl;
@@ -219,10 +221,64 @@ ngx_http_trtc_client_read(ngx_event_t *rev)
 
         cl->nin += n;
 
-        /* "HTTP/1.x NNN" is all it needs */
+        switch (ngx_http_trtc_client_status(cl)) {
+
+        case NGX_AGAIN:
+            continue;
+
+        case NGX_OK:
+            ngx_http_trtc_client_finish(cl, 1, NULL);
+            return;
+
+        default:
+            ngx_http_trtc_client_finish(cl, 0, "invalid status line");
+            return;
+        }
+    }
+}
+
+
+/*
+ * "HTTP/1.x NNN" of the final answer is all it needs.  An interim 1xx
+ * (100 Continue, 103 Early Hints) is no answer: its header block is
+ * skipped up to the empty line, and the status line after it counts.
+ * 101 is final (the connection would switch protocols).
+ */
+
+static ngx_int_t
+ngx_http_trtc_client_status(ngx_http_trtc_client_t *cl)
+{
+    u_char  *p, *last;
+
+    for ( ;; ) {
+
+        if (cl->interim) {
+            p = cl->in;
+            last = cl->in + cl->nin;
+
+            while (p < last && cl->eol < 2) {
+                if (*p == LF) {
+                    cl->eol++;
+
+                } else if (*p != CR) {
+                    cl->eol = 0;
+                }
+
+                p++;
+            }
+
+            cl->nin = last - p;
+            ngx_memmove(cl->in, p, cl->nin);
+
+            if (cl->eol < 2) {
+                return NGX_AGAIN;
+            }
+
+            cl->interim = 0;
+        }
 
         if (cl->nin < sizeof("HTTP/1.1 200") - 1) {
-            continue;
+            return NGX_AGAIN;
         }
 
         p = cl->in;
@@ -231,14 +287,20 @@ ngx_http_trtc_client_read(ngx_event_t *rev)
             || p[9] < '1' || p[9] > '5'
             || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
         {
-            ngx_http_trtc_client_finish(cl, 0, "invalid status line");
-            return;
+            return NGX_ERROR;
         }
 
         cl->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + p[11] - '0';
 
-        ngx_http_trtc_client_finish(cl, 1, NULL);
-        return;
+        if (cl->status >= 200 || cl->status == 101) {
+            return NGX_OK;
+        }
+
+        /* the status line's own LF is the first of the two */
+
+        cl->interim = 1;
+        cl->eol = 0;
+        cl->status = 0;
     }
 }
 

@@ -46,7 +46,7 @@ struct ngx_http_trtc_client_s {
     ngx_uint_t                       log_error;   /* NGX_ERROR_ERR etc. */
 
     /* results, when the handler runs */
-    ngx_uint_t                       status;      /* HTTP status, or 0 */
+    ngx_uint_t                       status;      /* final status, or 0 */
     ngx_uint_t                       ok;          /* the exchange worked */
     const char                      *error;       /* why not */
     ngx_msec_t                       elapsed;
@@ -58,6 +58,8 @@ struct ngx_http_trtc_client_s {
     size_t                           sent;
     u_char                           in[256];
     size_t                           nin;
+    ngx_uint_t                       eol;         /* line ends in a row */
+    unsigned                         interim:1;   /* skipping a 1xx */
     unsigned                         active:1;
 };
 

@@ -313,17 +313,34 @@ ngx_http_trtc_origin_is_preflight(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_trtc_origin_preflight(ngx_http_request_t *r, ngx_str_t *methods)
 {
-    ngx_int_t         rc;
-    ngx_uint_t        n;
-    ngx_table_elt_t  *h;
-    static ngx_str_t  acam = ngx_string("Access-Control-Allow-Methods");
-    static ngx_str_t  acah = ngx_string("Access-Control-Allow-Headers");
-    static ngx_str_t  acrh = ngx_string("Access-Control-Request-Headers");
+    ngx_int_t  rc;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
     }
+
+    if (ngx_http_trtc_origin_preflight_headers(r, methods) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+ngx_int_t
+ngx_http_trtc_origin_preflight_headers(ngx_http_request_t *r,
+    ngx_str_t *methods)
+{
+    ngx_uint_t        n;
+    ngx_table_elt_t  *h;
+    static ngx_str_t  acam = ngx_string("Access-Control-Allow-Methods");
+    static ngx_str_t  acah = ngx_string("Access-Control-Allow-Headers");
+    static ngx_str_t  acrh = ngx_string("Access-Control-Request-Headers");
 
     if (ngx_http_trtc_origin_add(r, &acam, methods) != NGX_OK) {
         return NGX_ERROR;
@@ -342,11 +359,7 @@ ngx_http_trtc_origin_preflight(ngx_http_request_t *r, ngx_str_t *methods)
         }
     }
 
-    r->headers_out.status = NGX_HTTP_NO_CONTENT;
-    r->headers_out.content_length_n = 0;
-    r->header_only = 1;
-
-    return ngx_http_send_header(r);
+    return NGX_OK;
 }
 
 

@@ -60,5 +60,9 @@ ngx_uint_t ngx_http_trtc_origin_is_preflight(ngx_http_request_t *r);
 ngx_int_t ngx_http_trtc_origin_preflight(ngx_http_request_t *r,
     ngx_str_t *methods);
 
+/* the headers of that answer only, for a caller that sends it itself */
+ngx_int_t ngx_http_trtc_origin_preflight_headers(ngx_http_request_t *r,
+    ngx_str_t *methods);
+
 
 #endif /* _NGX_HTTP_TRTC_ORIGIN_H_INCLUDED_ */

@@ -49,6 +49,9 @@ typedef struct {
     ngx_atomic_t                uploads_spooled;
     ngx_atomic_t                uploads_replayed;
     ngx_atomic_t                uploads_refused;
+    ngx_atomic_t                uploads_rejected;   /* set aside: 4xx */
+    ngx_atomic_t                uploads_expired;    /* max_age, attempts */
+    ngx_atomic_t                uploads_damaged;    /* unreadable file */
     ngx_atomic_t                spool_bytes[NGX_HTTP_TRTC_MAX_SPOOLS];
     ngx_atomic_t                spool_files[NGX_HTTP_TRTC_MAX_SPOOLS];
 } ngx_http_trtc_proxy_counters_t;
@@ -62,8 +65,14 @@ char *ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_trtc_spool_init_conf(ngx_conf_t *cf,
     ngx_http_trtc_proxy_loc_t *plcf, ngx_uint_t index);
+/*
+ * The header filter's part: NGX_DECLINED when the answer is not the
+ * spool's business, else what the header filter returns (NGX_DONE while
+ * the upload is being written; next() sends the answer later).
+ */
 ngx_int_t ngx_http_trtc_spool_response(ngx_http_request_t *r,
-    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc);
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc,
+    ngx_http_output_header_filter_pt next);
 ngx_int_t ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
     ngx_array_t *spools, ngx_http_trtc_proxy_counters_t *counters);
 void ngx_http_trtc_spool_exit_process(ngx_array_t *spools);

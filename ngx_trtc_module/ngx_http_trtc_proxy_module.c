@@ -96,7 +96,7 @@ static ngx_command_t  ngx_http_trtc_proxy_commands[] = {
       (void *) NGX_HTTP_TRTC_LOGGER },
 
     { ngx_string("trtc_logger_spool"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_trtc_spool,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -362,6 +362,11 @@ ngx_http_trtc_pass_apply(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf,
           "$proxy_add_x_forwarded_for");
     apply(d, "proxy_set_header", "X-Forwarded-Proto", "$scheme");
 
+    if (plcf->kind == NGX_HTTP_TRTC_LOGGER) {
+        /* in the spool file too: a replay carries the same id */
+        apply(d, "proxy_set_header", "X-Trtc-Upload-Id", "$request_id");
+    }
+
     if (plcf->kind == NGX_HTTP_TRTC_SIGNALING) {
         apply(d, "proxy_set_header", "Upgrade", "$http_upgrade");
         apply(d, "proxy_set_header", "Connection",
@@ -434,6 +439,7 @@ ngx_http_trtc_check_headers(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
         ngx_string("X-Real-IP"),
         ngx_string("X-Forwarded-For"),
         ngx_string("X-Forwarded-Proto"),
+        ngx_string("X-Trtc-Upload-Id"),
         ngx_string("Upgrade"),
         ngx_string("Connection")
     };
@@ -638,6 +644,7 @@ ngx_http_trtc_upstream_host_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                        rc;
     ngx_pool_cleanup_t              *cln;
     ngx_http_trtc_proxy_ctx_t       *ctx;
     ngx_http_trtc_proxy_loc_t       *plcf;
@@ -651,19 +658,28 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
     }
 
     if (plcf->kind == NGX_HTTP_TRTC_LOGGER) {
-        if (plcf->spool != NULL
-            && ngx_http_trtc_spool_response(r, plcf, pc) == NGX_OK)
-        {
-            ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_trtc_proxy_ctx_t));
-            if (ctx == NULL) {
-                return NGX_ERROR;
-            }
-
-            ctx->spooled = 1;
-            ngx_http_set_ctx(r, ctx, ngx_http_trtc_proxy_module);
+        if (plcf->spool == NULL) {
+            return ngx_http_next_header_filter(r);
         }
 
-        return ngx_http_next_header_filter(r);
+        rc = ngx_http_trtc_spool_response(r, plcf, pc,
+                                          ngx_http_next_header_filter);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_next_header_filter(r);
+        }
+
+        /* our own answer: not counted as proxied */
+
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_trtc_proxy_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->spooled = 1;
+        ngx_http_set_ctx(r, ctx, ngx_http_trtc_proxy_module);
+
+        return rc;
     }
 
     if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS) {

@@ -8,72 +8,67 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_trtc_client.h"
-#include "ngx_http_trtc_proxy.h"
+#include "ngx_http_trtc_module.h"
+#include "ngx_http_trtc_origin.h"
+#include "ngx_http_trtc_spool.h"
 
 
 /*
- * trtc_logger_spool: no log upload is silently lost.  When the upstream
- * cannot take an upload (connect error, timeout, 5xx), the header filter
- * writes the exact request the proxy module built (its header and the
- * body, as nginx itself re-sends them to a next upstream) to DIR, under a
- * temporary name then renamed, so a half-written file is never replayed,
- * and answers the client 200.  A full spool answers 503 so the SDK
- * retries.  One worker replays the files in name (= arrival) order and
- * deletes each only when the upstream has answered it.  Delivery is at
- * least once: a reload during a replay may send that upload twice.
+ * trtc_logger_spool, the writer: no log upload is silently lost.  When
+ * the upstream cannot take an upload (connect error, timeout, 5xx), the
+ * header filter writes the exact request the proxy module built (its
+ * header and the body, as nginx itself re-sends them to a next upstream)
+ * to DIR, from nginx's own buffers and client body temp file, under a
+ * temporary name, fsync()ed, then renamed, so a half-written file is
+ * never replayed; then it answers the client 200.  The disk work runs in
+ * nginx's thread pool, as "aio threads" does, while the request waits
+ * (blocked); the answer goes out when it is done.  A full spool, or a
+ * failed write, answers 503 so the SDK retries.  ngx_http_trtc_replay.c
+ * sends the files upstream again.
  */
 
 
-#define NGX_HTTP_TRTC_SPOOL_MAX_SIZE   (64 * 1024 * 1024)
-#define NGX_HTTP_TRTC_SPOOL_TICK       1000
-#define NGX_HTTP_TRTC_SPOOL_BACKOFF    5000
-#define NGX_HTTP_TRTC_SPOOL_TIMEOUT    30000
-#define NGX_HTTP_TRTC_SPOOL_NAME_LEN   64
+#define NGX_HTTP_TRTC_SPOOL_MAX_SIZE      (64 * 1024 * 1024)
+#define NGX_HTTP_TRTC_SPOOL_MAX_AGE       (7 * 86400)
+#define NGX_HTTP_TRTC_SPOOL_MAX_ATTEMPTS  50
 
 
-struct ngx_http_trtc_spool_s {
-    ngx_str_t                   dir;             /* NUL-terminated */
-    off_t                       max_size;
-    ngx_uint_t                  index;
-    ngx_ssl_t                  *ssl;
-    ngx_str_t                   server_name;     /* host without port */
-    ngx_http_trtc_proxy_loc_t  *plcf;
-    ngx_str_t                   file;            /* of the directive */
-    ngx_uint_t                  line;
-    ngx_http_trtc_proxy_counters_t  *counters;   /* this cycle's zone */
-
-    /* the replayer, in one worker */
-    ngx_event_t                 tick;
-    ngx_http_trtc_client_t      client;
-    ngx_pool_t                 *pool;
-    ngx_log_t                  *log;
-    ngx_msec_t                  backoff;
-    ngx_uint_t                  next_peer;
-    off_t                       file_size;
-    struct sockaddr_storage     sockaddr;
-    ngx_str_t                   peer_name;
-    u_char                      peer_text[NGX_SOCKADDR_STRLEN];
+/* one upload being written */
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_http_trtc_spool_t      *spool;
+    ngx_http_trtc_proxy_counters_t  *counters;
+    ngx_http_output_header_filter_pt  next;
+    ngx_chain_t                *bufs;
+    off_t                       size;
+    ngx_uint_t                  status;        /* the upstream's failure */
+    ngx_err_t                   err;
+    const char                 *failed;        /* the call that failed */
     u_char                      name[NGX_HTTP_TRTC_SPOOL_NAME_LEN];
-};
+    u_char                      tmp[NGX_MAX_PATH];
+    u_char                      path[NGX_MAX_PATH];
+} ngx_http_trtc_spool_job_t;
 
 
 static ngx_int_t ngx_http_trtc_spool_check_dir(ngx_conf_t *cf,
     ngx_str_t *dir);
 static ngx_uint_t ngx_http_trtc_spool_writable(ngx_cycle_t *cycle,
     ngx_str_t *dir);
-static ngx_int_t ngx_http_trtc_spool_write(ngx_http_request_t *r,
-    ngx_http_trtc_spool_t *sp, off_t size, u_char *name);
+static ngx_int_t ngx_http_trtc_spool_preflight(ngx_http_request_t *r,
+    ngx_http_output_header_filter_pt next);
+static void ngx_http_trtc_spool_save(void *data, ngx_log_t *log);
+static ngx_int_t ngx_http_trtc_spool_write_buf(ngx_fd_t fd, ngx_buf_t *b,
+    off_t from, off_t to);
+#if (NGX_THREADS)
+static ngx_int_t ngx_http_trtc_spool_post(ngx_http_request_t *r,
+    ngx_http_trtc_spool_job_t *job);
+static void ngx_http_trtc_spool_saved(ngx_event_t *ev);
+#endif
+static ngx_int_t ngx_http_trtc_spool_answer(ngx_http_trtc_spool_job_t *job);
+static ngx_int_t ngx_http_trtc_spool_cors(ngx_http_request_t *r,
+    ngx_str_t *expose);
 static void ngx_http_trtc_spool_rewrite(ngx_http_request_t *r,
     ngx_uint_t status, char *header, char *value);
-static void ngx_http_trtc_spool_tick(ngx_event_t *ev);
-static ngx_int_t ngx_http_trtc_spool_scan(ngx_http_trtc_spool_t *sp);
-static ngx_int_t ngx_http_trtc_spool_peer(ngx_http_trtc_spool_t *sp);
-static void ngx_http_trtc_spool_replayed(ngx_http_trtc_client_t *cl);
-static void ngx_http_trtc_spool_schedule(ngx_http_trtc_spool_t *sp,
-    ngx_msec_t delay);
-static void ngx_http_trtc_spool_quarantine(ngx_http_trtc_spool_t *sp,
-    const char *why);
 
 
 static ngx_uint_t  ngx_http_trtc_spool_seq;
@@ -84,8 +79,9 @@ ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_trtc_proxy_loc_t *plcf = conf;
 
-    ngx_str_t              *value, s;
-    ngx_uint_t              i;
+    ngx_str_t              *value, s, *pool;
+    ngx_int_t               n;
+    ngx_uint_t              i, threads;
     ngx_http_trtc_spool_t  *sp;
 
     if (plcf->spool != NULL) {
@@ -100,7 +96,11 @@ ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     sp->dir = value[1];
+    pool = NULL;
+    threads = 1;
     sp->max_size = NGX_HTTP_TRTC_SPOOL_MAX_SIZE;
+    sp->max_age = NGX_HTTP_TRTC_SPOOL_MAX_AGE;
+    sp->max_attempts = NGX_HTTP_TRTC_SPOOL_MAX_ATTEMPTS;
     sp->file = cf->conf_file->file.name;
     sp->line = cf->conf_file->line;
 
@@ -122,16 +122,93 @@ ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            /* "off": kept until delivered or set aside otherwise */
+
+            if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+                sp->max_age = 0;
+                continue;
+            }
+
+            sp->max_age = ngx_parse_time(&s, 1);
+            if (sp->max_age == (time_t) NGX_ERROR || sp->max_age == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_attempts=", 13) == 0) {
+            s.data = value[i].data + 13;
+            s.len = value[i].len - 13;
+
+            if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+                sp->max_attempts = 0;
+                continue;
+            }
+
+            n = ngx_atoi(s.data, s.len);
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            sp->max_attempts = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "threads=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            pool = &s;
+            threads = !(s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0);
+            continue;
+        }
+
         goto invalid;
     }
+
+    /*
+     * The disk work goes to a thread pool, as with "aio threads": the
+     * "default" one unless threads=NAME names a thread_pool{} (nginx
+     * creates "default" when none is configured).  threads=off, or an
+     * nginx without threads, writes on the event loop.
+     */
+
+#if (NGX_THREADS)
+
+    if (threads) {
+        sp->thread_pool = ngx_thread_pool_add(cf, pool);
+        if (sp->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+#else
+
+    if (threads) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "nginx was built without threads: "
+                           "\"trtc_logger_spool\" writes and fsync()s on "
+                           "the event loop");
+    }
+
+#endif
 
     if (ngx_conf_full_name(cf->cycle, &sp->dir, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    /* room for "/.bad-" and a file name in every path built from it */
+    /* room for "/.rejected-" and a file name in every path built from it */
 
-    if (sp->dir.len + sizeof("/.bad-") + NGX_HTTP_TRTC_SPOOL_NAME_LEN
+    if (sp->dir.len + sizeof("/.rejected-") + NGX_HTTP_TRTC_SPOOL_NAME_LEN
         > NGX_MAX_PATH)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -267,7 +344,7 @@ ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
 
         sp->log = log;
         sp->counters = counters;
-        (void) ngx_http_trtc_spool_scan(sp);
+        (void) ngx_http_trtc_spool_scan(sp, 0);
     }
 
     return NGX_OK;
@@ -327,22 +404,38 @@ ngx_http_trtc_spool_init_conf(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf,
 
 ngx_int_t
 ngx_http_trtc_spool_response(ngx_http_request_t *r,
-    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc)
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc,
+    ngx_http_output_header_filter_pt next)
 {
-    off_t                   size, file_pos;
-    ngx_buf_t              *b;
-    ngx_uint_t              status;
-    ngx_chain_t            *cl;
-    ngx_atomic_t           *bytes;
-    ngx_http_upstream_t    *u;
-    ngx_http_trtc_spool_t  *sp;
-    u_char                  name[NGX_HTTP_TRTC_SPOOL_NAME_LEN];
+    off_t                       size, file_pos;
+    ngx_buf_t                  *b;
+    ngx_uint_t                  status;
+    ngx_chain_t                *cl;
+    ngx_time_t                 *tp;
+    ngx_atomic_t               *bytes;
+    ngx_http_upstream_t        *u;
+    ngx_http_trtc_spool_t      *sp;
+    ngx_http_trtc_spool_job_t  *job;
 
     sp = plcf->spool;
     u = r->upstream;
     status = r->headers_out.status;
 
-    if (u == NULL || u->request_bufs == NULL || status < 500
+    /*
+     * nginx 1.22 takes an interim 1xx (103 Early Hints) for the answer
+     * and would pass it on, the real answer (maybe a 500) as its body:
+     * the upload was not taken.  101 is no answer to a POST either.
+     */
+
+    if (u == NULL || (status >= 200 && status < 500) || status < 100) {
+        return NGX_DECLINED;
+    }
+
+    if (r->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_trtc_spool_preflight(r, next);
+    }
+
+    if (u->request_bufs == NULL
         || !(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT)))
     {
         return NGX_DECLINED;
@@ -355,6 +448,18 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
     {
         return NGX_DECLINED;
     }
+
+    job = ngx_pcalloc(r->pool, sizeof(ngx_http_trtc_spool_job_t));
+    if (job == NULL) {
+        return NGX_ERROR;
+    }
+
+    job->request = r;
+    job->spool = sp;
+    job->counters = pc;
+    job->next = next;
+    job->bufs = u->request_bufs;
+    job->status = status;
 
     /* the bytes nginx would send to a next upstream (see its reinit) */
 
@@ -373,129 +478,447 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
         }
     }
 
+    job->size = size;
+
+    /* taken at once: writes in flight count against max_size too */
+
     bytes = &pc->spool_bytes[sp->index];
 
-    if ((off_t) *bytes + size > sp->max_size) {
+    if ((off_t) ngx_atomic_fetch_add(bytes, size) + size > sp->max_size) {
+        (void) ngx_atomic_fetch_add(bytes, -size);
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "trtc logger: upstream failed (%ui) and the spool "
                       "\"%V\" is full, upload refused with 503",
                       status, &sp->dir);
-        goto refuse;
+
+        job->failed = "";
+        return ngx_http_trtc_spool_answer(job);
     }
 
-    if (ngx_http_trtc_spool_write(r, sp, size, name) != NGX_OK) {
-        goto refuse;
+    tp = ngx_timeofday();
+
+    /* names sort in arrival order; pid and sequence keep them unique */
+
+    ngx_sprintf(job->name, "%010T%03M-%P-%06ui.req%Z",
+                tp->sec, tp->msec, ngx_pid, ngx_http_trtc_spool_seq++);
+
+    ngx_sprintf(job->path, "%V/%s%Z", &sp->dir, job->name);
+    ngx_sprintf(job->tmp, "%V/.tmp-%s%Z", &sp->dir, job->name);
+
+#if (NGX_THREADS)
+
+    if (sp->thread_pool != NULL) {
+        return ngx_http_trtc_spool_post(r, job);
     }
 
-    (void) ngx_atomic_fetch_add(bytes, size);
-    (void) ngx_atomic_fetch_add(&pc->spool_files[sp->index], 1);
-    (void) ngx_atomic_fetch_add(&pc->uploads_spooled, 1);
+#endif
 
-    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "trtc logger: upstream failed (%ui), upload of %O bytes "
-                  "spooled as \"%s\"", status, size, name);
+    ngx_http_trtc_spool_save(job, r->connection->log);
 
-    ngx_http_trtc_spool_rewrite(r, NGX_HTTP_OK, "X-Trtc-Spooled", "1");
+    return ngx_http_trtc_spool_answer(job);
+}
+
+
+/*
+ * A CORS preflight the upstream could not answer: without an answer the
+ * browser never sends the upload the spool would keep.  Answered as the
+ * upstream's own preflight would be, for an origin trtc_allow_origin
+ * allows; without the directive it stays the upstream's failure.
+ */
+
+static ngx_int_t
+ngx_http_trtc_spool_preflight(ngx_http_request_t *r,
+    ngx_http_output_header_filter_pt next)
+{
+    ngx_str_t                  origin;
+    ngx_http_trtc_loc_conf_t  *tlcf;
+
+    static ngx_str_t  methods = ngx_string("POST, PUT");
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_module);
+
+    if (tlcf->allow_origin == NULL || !ngx_http_trtc_origin_is_preflight(r)
+        || ngx_http_trtc_origin_check(r, tlcf->allow_origin, &origin)
+           != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_trtc_spool_rewrite(r, NGX_HTTP_NO_CONTENT, NULL, NULL);
+
+    if (ngx_http_trtc_origin_headers(r, &origin) != NGX_OK
+        || ngx_http_trtc_origin_preflight_headers(r, &methods) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return next(r);
+}
+
+
+/*
+ * The disk work: in a thread of the pool, or on the event loop without
+ * one.  Touches nothing but the job, the request's buffers (the request
+ * is blocked meanwhile) and the files; the event loop logs the outcome.
+ */
+
+static void
+ngx_http_trtc_spool_save(void *data, ngx_log_t *log)
+{
+    ngx_http_trtc_spool_job_t  *job = data;
+
+    off_t         file_pos;
+    ngx_fd_t      fd;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    fd = ngx_open_file(job->tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                       NGX_FILE_OWNER_ACCESS);
+    if (fd == NGX_INVALID_FILE) {
+        job->err = ngx_errno;
+        job->failed = ngx_open_file_n;
+        return;
+    }
+
+    file_pos = 0;
+
+    for (cl = job->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            if (ngx_http_trtc_spool_write_buf(fd, b, file_pos, b->file_last)
+                != NGX_OK)
+            {
+                goto failed;
+            }
+
+            file_pos = b->file_last;
+
+        } else if (ngx_buf_in_memory(b)) {
+            if (ngx_http_trtc_spool_write_buf(fd, b, 0, 0) != NGX_OK) {
+                goto failed;
+            }
+        }
+    }
+
+    /* on disk before it has a name the replayer takes */
+
+    if (fsync(fd) == -1) {
+        job->err = ngx_errno;
+        job->failed = "fsync()";
+        goto failed;
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        job->err = ngx_errno;
+        job->failed = ngx_close_file_n;
+        (void) ngx_delete_file(job->tmp);
+        return;
+    }
+
+    if (ngx_rename_file(job->tmp, job->path) == NGX_FILE_ERROR) {
+        job->err = ngx_errno;
+        job->failed = ngx_rename_file_n;
+        (void) ngx_delete_file(job->tmp);
+    }
+
+    return;
+
+failed:
+
+    if (job->failed == NULL) {
+        job->err = ngx_errno;
+        job->failed = "write()";
+    }
+
+    (void) ngx_close_file(fd);
+    (void) ngx_delete_file(job->tmp);
+}
+
+
+/*
+ * Writes a memory buffer, or bytes from..to of a file buffer's file (the
+ * client body temp file) copied in the kernel, without a copy of ours.
+ * On an error errno says why: a short write is followed by the write
+ * that fails (ENOSPC, EDQUOT, EIO).
+ */
+
+static ngx_int_t
+ngx_http_trtc_spool_write_buf(ngx_fd_t fd, ngx_buf_t *b, off_t from,
+    off_t to)
+{
+    u_char   *p, *last;
+    ssize_t   n;
+#if (NGX_LINUX)
+    loff_t    off;
+#endif
+    u_char    buf[8192];
+
+    if (!b->in_file) {
+        for (p = b->start, last = b->last; p < last; p += n) {
+            n = write(fd, p, last - p);
+
+            if (n == -1) {
+                if (ngx_errno == NGX_EINTR) {
+                    n = 0;
+                    continue;
+                }
+
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+    }
+
+#if (NGX_LINUX)
+
+    off = from;
+
+    while (off < to) {
+        n = copy_file_range(b->file->fd, &off, fd, NULL, to - off, 0);
+
+        if (n > 0) {
+            continue;
+        }
+
+        if (n == 0) {
+            ngx_set_errno(EIO);    /* the temp file is shorter */
+            return NGX_ERROR;
+        }
+
+        if (ngx_errno == NGX_EINTR) {
+            continue;
+        }
+
+        /* no kernel copy here (say, across file systems): by hand */
+
+        if (ngx_errno == NGX_EXDEV || ngx_errno == NGX_ENOSYS
+            || ngx_errno == EOPNOTSUPP || ngx_errno == EINVAL)
+        {
+            break;
+        }
+
+        return NGX_ERROR;
+    }
+
+    from = off;
+
+#endif
+
+    while (from < to) {
+        n = pread(b->file->fd, buf, ngx_min((off_t) sizeof(buf), to - from),
+                  from);
+
+        if (n == -1 && ngx_errno == NGX_EINTR) {
+            continue;
+        }
+
+        if (n <= 0) {
+            if (n == 0) {
+                ngx_set_errno(EIO);
+            }
+
+            return NGX_ERROR;
+        }
+
+        for (p = buf, last = buf + n; p < last; p += n) {
+            n = write(fd, p, last - p);
+
+            if (n == -1) {
+                if (ngx_errno == NGX_EINTR) {
+                    n = 0;
+                    continue;
+                }
+
+                return NGX_ERROR;
+            }
+        }
+
+        from += last - buf;
+    }
 
     return NGX_OK;
+}
 
-refuse:
+
+#if (NGX_THREADS)
+
+/*
+ * As "aio threads" does: the request is blocked (nginx will not free it)
+ * and holds one more reference, the header filter answers NGX_DONE, and
+ * the answer goes out from ngx_http_trtc_spool_saved().
+ */
+
+static ngx_int_t
+ngx_http_trtc_spool_post(ngx_http_request_t *r, ngx_http_trtc_spool_job_t *job)
+{
+    ngx_thread_task_t          *task;
+    ngx_http_trtc_spool_job_t  *ctx;
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_trtc_spool_job_t));
+    if (task == NULL) {
+        (void) ngx_atomic_fetch_add(&job->counters->spool_bytes
+                                    [job->spool->index], -job->size);
+        return NGX_ERROR;
+    }
+
+    ctx = task->ctx;
+    *ctx = *job;
+
+    task->handler = ngx_http_trtc_spool_save;
+    task->event.data = ctx;
+    task->event.handler = ngx_http_trtc_spool_saved;
+
+    if (ngx_thread_task_post(job->spool->thread_pool, task) != NGX_OK) {
+        (void) ngx_atomic_fetch_add(&job->counters->spool_bytes
+                                    [job->spool->index], -job->size);
+        return NGX_ERROR;
+    }
+
+    r->main->blocked++;
+    r->main->count++;
+
+    /*
+     * Nothing else may run the request until the file is written, and
+     * the callers must send no body (the answer is header only).
+     */
+
+    r->header_only = 1;
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_trtc_spool_saved(ngx_event_t *ev)
+{
+    ngx_int_t                   rc;
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r;
+    ngx_http_trtc_spool_job_t  *job;
+
+    job = ev->data;
+    r = job->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+
+    if (c->error) {
+        /* the client left: the upload is kept (or refused) all the same */
+        (void) ngx_http_trtc_spool_answer(job);
+        ngx_http_finalize_request(r, NGX_ERROR);
+
+    } else {
+        rc = ngx_http_trtc_spool_answer(job);
+        ngx_http_finalize_request(r, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+#endif
+
+
+/* the counters, the log line and the client's answer of a written job */
+
+static ngx_int_t
+ngx_http_trtc_spool_answer(ngx_http_trtc_spool_job_t *job)
+{
+    ngx_http_request_t              *r;
+    ngx_http_trtc_spool_t           *sp;
+    ngx_http_trtc_proxy_counters_t  *pc;
+
+    static ngx_str_t  spooled = ngx_string("X-Trtc-Spooled");
+    static ngx_str_t  retry = ngx_string("Retry-After");
+
+    r = job->request;
+    sp = job->spool;
+    pc = job->counters;
+
+    if (job->failed == NULL) {
+        (void) ngx_atomic_fetch_add(&pc->spool_files[sp->index], 1);
+        (void) ngx_atomic_fetch_add(&pc->uploads_spooled, 1);
+
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "trtc logger: upstream failed (%ui), upload of %O "
+                      "bytes spooled as \"%s\"", job->status, job->size,
+                      job->name);
+
+        ngx_http_trtc_spool_rewrite(r, NGX_HTTP_OK, "X-Trtc-Spooled", "1");
+
+        if (ngx_http_trtc_spool_cors(r, &spooled) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return job->next(r);
+    }
+
+    if (job->failed[0] != '\0') {
+        (void) ngx_atomic_fetch_add(&pc->spool_bytes[sp->index], -job->size);
+
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, job->err,
+                      "trtc logger: spooling to \"%s\": %s failed, "
+                      "upload refused with 503", job->tmp, job->failed);
+    }
 
     (void) ngx_atomic_fetch_add(&pc->uploads_refused, 1);
 
     ngx_http_trtc_spool_rewrite(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                 "Retry-After", "30");
 
-    return NGX_OK;
+    if (ngx_http_trtc_spool_cors(r, &retry) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return job->next(r);
 }
 
 
+/*
+ * Our own answers carry what the location's proxied answers are allowed
+ * (trtc_allow_origin): without it a cross-origin SDK sees a network
+ * error instead of the 200 (or the 503 it should retry after).  The one
+ * header of ours the page may want to read is exposed.
+ */
+
 static ngx_int_t
-ngx_http_trtc_spool_write(ngx_http_request_t *r, ngx_http_trtc_spool_t *sp,
-    off_t size, u_char *name)
+ngx_http_trtc_spool_cors(ngx_http_request_t *r, ngx_str_t *expose)
 {
-    u_char       *buf, *p;
-    off_t         file_pos;
-    ssize_t       n;
-    ngx_fd_t      fd;
-    ngx_buf_t    *b;
-    ngx_err_t     err;
-    ngx_time_t   *tp;
-    ngx_chain_t  *cl;
-    u_char        tmp[NGX_MAX_PATH], path[NGX_MAX_PATH];
+    ngx_str_t                  origin;
+    ngx_table_elt_t           *h;
+    ngx_http_trtc_loc_conf_t  *tlcf;
 
-    tp = ngx_timeofday();
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_module);
 
-    /* names sort in arrival order; pid and sequence keep them unique */
+    if (tlcf->allow_origin == NULL) {
+        return NGX_OK;
+    }
 
-    ngx_sprintf(name, "%010T%03M-%P-%06ui.req%Z",
-                tp->sec, tp->msec, ngx_pid, ngx_http_trtc_spool_seq++);
+    if (ngx_http_trtc_origin_check(r, tlcf->allow_origin, &origin)
+        != NGX_OK)
+    {
+        /* same origin (the access phase refused the others) */
+        return ngx_http_trtc_origin_headers(r, NULL);
+    }
 
-    ngx_sprintf(path, "%V/%s%Z", &sp->dir, name);
-    ngx_sprintf(tmp, "%V/.tmp-%s%Z", &sp->dir, name);
-
-    buf = ngx_pnalloc(r->pool, size);
-    if (buf == NULL) {
+    if (ngx_http_trtc_origin_headers(r, &origin) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    p = buf;
-    file_pos = 0;
-
-    for (cl = r->upstream->request_bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            n = ngx_read_file(b->file, p, b->file_last - file_pos, file_pos);
-            if (n != b->file_last - file_pos) {
-                return NGX_ERROR;
-            }
-
-            p += n;
-            file_pos = b->file_last;
-
-        } else if (ngx_buf_in_memory(b)) {
-            p = ngx_cpymem(p, b->start, b->last - b->start);
-        }
-    }
-
-    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_CREATE_OR_OPEN,
-                       NGX_FILE_OWNER_ACCESS);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
-                      ngx_open_file_n " \"%s\" failed", tmp);
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
         return NGX_ERROR;
     }
 
-    n = ngx_write_fd(fd, buf, size);
-    err = ngx_errno;
-
-    /* on disk before it has a name the replayer takes */
-
-    if (n == size && fsync(fd) == -1) {
-        err = ngx_errno;
-        n = -1;
-    }
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_errno,
-                      ngx_close_file_n " \"%s\" failed", tmp);
-    }
-
-    if (n != size) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, err,
-                      "trtc logger: writing \"%s\" failed", tmp);
-        (void) ngx_delete_file(tmp);
-        return NGX_ERROR;
-    }
-
-    if (ngx_rename_file(tmp, path) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
-                      ngx_rename_file_n " \"%s\" to \"%s\" failed",
-                      tmp, path);
-        (void) ngx_delete_file(tmp);
-        return NGX_ERROR;
-    }
+    h->hash = 1;
+    ngx_str_set(&h->key, "Access-Control-Expose-Headers");
+    h->value = *expose;
 
     return NGX_OK;
 }
@@ -527,6 +950,10 @@ ngx_http_trtc_spool_rewrite(ngx_http_request_t *r, ngx_uint_t status,
     r->err_status = 0;
     r->header_only = 1;
 
+    if (header == NULL) {
+        return;
+    }
+
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
         return;
@@ -539,393 +966,3 @@ ngx_http_trtc_spool_rewrite(ngx_http_request_t *r, ngx_uint_t status,
     h->value.len = ngx_strlen(value);
 }
 
-
-ngx_int_t
-ngx_http_trtc_spool_init_process(ngx_cycle_t *cycle, ngx_array_t *passes)
-{
-    ngx_uint_t                   i;
-    ngx_http_trtc_spool_t       *sp;
-    ngx_http_trtc_proxy_loc_t  **pass;
-
-    /* one replayer: worker 0, or the only process without a master */
-
-    if (ngx_process != NGX_PROCESS_SINGLE
-        && (ngx_process != NGX_PROCESS_WORKER || ngx_worker != 0))
-    {
-        return NGX_OK;
-    }
-
-    pass = passes->elts;
-
-    for (i = 0; i < passes->nelts; i++) {
-        sp = pass[i]->spool;
-
-        if (sp == NULL || pass[i]->kind != NGX_HTTP_TRTC_LOGGER) {
-            continue;
-        }
-
-        sp->log = cycle->log;
-        sp->tick.handler = ngx_http_trtc_spool_tick;
-        sp->tick.data = sp;
-        sp->tick.log = cycle->log;
-        sp->tick.cancelable = 1;
-
-        ngx_add_timer(&sp->tick, NGX_HTTP_TRTC_SPOOL_TICK);
-    }
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_trtc_spool_tick(ngx_event_t *ev)
-{
-    ssize_t                  n;
-    ngx_fd_t                 fd;
-    ngx_str_t                path;
-    ngx_file_info_t          fi;
-    ngx_http_trtc_spool_t   *sp;
-    ngx_http_trtc_client_t  *cl;
-
-    sp = ev->data;
-
-    if (ngx_exiting || ngx_quit || ngx_terminate || sp->client.active) {
-        return;
-    }
-
-    if (ngx_http_trtc_spool_scan(sp) != NGX_OK) {
-        ngx_http_trtc_spool_schedule(sp, NGX_HTTP_TRTC_SPOOL_TICK);
-        return;
-    }
-
-    if (ngx_http_trtc_spool_peer(sp) != NGX_OK) {
-        ngx_http_trtc_spool_schedule(sp, NGX_HTTP_TRTC_SPOOL_TICK);
-        return;
-    }
-
-    sp->pool = ngx_create_pool(4096, sp->log);
-    if (sp->pool == NULL) {
-        ngx_http_trtc_spool_schedule(sp, NGX_HTTP_TRTC_SPOOL_TICK);
-        return;
-    }
-
-    path.len = sp->dir.len + 1 + ngx_strlen(sp->name);
-    path.data = ngx_pnalloc(sp->pool, path.len + 1);
-    if (path.data == NULL) {
-        goto failed;
-    }
-
-    ngx_sprintf(path.data, "%V/%s%Z", &sp->dir, sp->name);
-
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_ERR, sp->log, ngx_errno,
-                      ngx_open_file_n " \"%V\" failed", &path);
-        ngx_http_trtc_spool_quarantine(sp, "cannot be opened");
-        goto failed;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || (sp->file_size = ngx_file_size(&fi)) > sp->max_size
-        || sp->file_size == 0)
-    {
-        (void) ngx_close_file(fd);
-        ngx_http_trtc_spool_quarantine(sp, "is empty or larger than "
-                                           "max_size");
-        goto failed;
-    }
-
-    cl = &sp->client;
-
-    cl->request.data = ngx_pnalloc(sp->pool, (size_t) sp->file_size + 1);
-    if (cl->request.data == NULL) {
-        (void) ngx_close_file(fd);
-        goto failed;
-    }
-
-    n = ngx_read_fd(fd, cl->request.data, (size_t) sp->file_size);
-    (void) ngx_close_file(fd);
-
-    if (n != sp->file_size) {
-        ngx_http_trtc_spool_quarantine(sp, "cannot be read");
-        goto failed;
-    }
-
-    cl->request.len = n;
-    cl->sockaddr = (struct sockaddr *) &sp->sockaddr;
-    cl->name = &sp->peer_name;
-    cl->ssl = sp->ssl;
-    cl->server_name = sp->server_name;
-    cl->verify = sp->plcf->verify;
-    cl->timeout = NGX_HTTP_TRTC_SPOOL_TIMEOUT;
-    cl->pool = sp->pool;
-    cl->log = sp->log;
-    cl->handler = ngx_http_trtc_spool_replayed;
-    cl->data = sp;
-    cl->log_error = NGX_ERROR_INFO;
-
-    ngx_http_trtc_client_start(cl);
-
-    return;
-
-failed:
-
-    ngx_destroy_pool(sp->pool);
-    sp->pool = NULL;
-    ngx_http_trtc_spool_schedule(sp, NGX_HTTP_TRTC_SPOOL_TICK);
-}
-
-
-/*
- * Finds the oldest upload and recounts the spool (other workers add to
- * it; the recount keeps the shared figures honest).
- */
-
-static ngx_int_t
-ngx_http_trtc_spool_scan(ngx_http_trtc_spool_t *sp)
-{
-    off_t       bytes;
-    size_t      len;
-    u_char     *name;
-    ngx_dir_t   dir;
-    ngx_uint_t  files;
-    u_char      path[NGX_MAX_PATH];
-
-    if (ngx_open_dir(&sp->dir, &dir) == NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, sp->log, ngx_errno,
-                      ngx_open_dir_n " \"%V\" failed", &sp->dir);
-        return NGX_ERROR;
-    }
-
-    bytes = 0;
-    files = 0;
-    sp->name[0] = '\0';
-
-    for ( ;; ) {
-        ngx_set_errno(0);
-
-        if (ngx_read_dir(&dir) == NGX_ERROR) {
-            break;
-        }
-
-        name = ngx_de_name(&dir);
-        len = ngx_de_namelen(&dir);
-
-        if (name[0] == '.' || len < 4 || len >= NGX_HTTP_TRTC_SPOOL_NAME_LEN
-            || ngx_strcmp(name + len - 4, ".req") != 0)
-        {
-            continue;
-        }
-
-        if (!dir.valid_info) {
-            ngx_sprintf(path, "%V/%s%Z", &sp->dir, name);
-
-            if (ngx_de_info(path, &dir) == NGX_FILE_ERROR) {
-                continue;
-            }
-        }
-
-        files++;
-        bytes += ngx_de_size(&dir);
-
-        if (sp->name[0] == '\0' || ngx_strcmp(name, sp->name) < 0) {
-            ngx_memcpy(sp->name, name, len + 1);
-        }
-    }
-
-    (void) ngx_close_dir(&dir);
-
-    if (sp->counters != NULL) {
-        sp->counters->spool_bytes[sp->index] = bytes;
-        sp->counters->spool_files[sp->index] = files;
-    }
-
-    return files ? NGX_OK : NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_trtc_spool_peer(ngx_http_trtc_spool_t *sp)
-{
-    ngx_uint_t                     i, k, n;
-    ngx_http_upstream_rr_peer_t   *peer;
-    ngx_http_upstream_rr_peers_t  *peers;
-
-    if (sp->plcf->upstream == NULL) {
-        return NGX_ERROR;
-    }
-
-    peers = sp->plcf->upstream->peer.data;
-    if (peers == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_upstream_rr_peers_rlock(peers);
-
-    n = peers->number;
-    peer = NULL;
-
-    /* round robin over the primary peers that are not down */
-
-    for (i = 0; i < n; i++) {
-        k = (sp->next_peer + i) % n;
-
-        for (peer = peers->peer; k && peer; k--) {
-            peer = peer->next;
-        }
-
-        if (peer != NULL && !peer->down) {
-            sp->next_peer = (sp->next_peer + i + 1) % n;
-            break;
-        }
-
-        peer = NULL;
-    }
-
-    if (peer != NULL) {
-        ngx_memcpy(&sp->sockaddr, peer->sockaddr, peer->socklen);
-        sp->client.socklen = peer->socklen;
-        sp->peer_name.data = sp->peer_text;
-        sp->peer_name.len = ngx_min(peer->name.len, NGX_SOCKADDR_STRLEN);
-        ngx_memcpy(sp->peer_text, peer->name.data, sp->peer_name.len);
-    }
-
-    ngx_http_upstream_rr_peers_unlock(peers);
-
-    return peer ? NGX_OK : NGX_ERROR;
-}
-
-
-static void
-ngx_http_trtc_spool_replayed(ngx_http_trtc_client_t *cl)
-{
-    u_char                  path[NGX_MAX_PATH];
-    ngx_uint_t              status;
-    ngx_http_trtc_spool_t  *sp;
-
-    sp = cl->data;
-    status = cl->status;
-
-    if (sp->pool) {
-        ngx_destroy_pool(sp->pool);
-        sp->pool = NULL;
-    }
-
-    if (!cl->ok || status >= 500 || status == 408 || status == 429) {
-        sp->backoff = sp->backoff ? ngx_min(sp->backoff * 2,
-                                            NGX_HTTP_TRTC_SPOOL_BACKOFF)
-                                  : NGX_HTTP_TRTC_SPOOL_TICK;
-
-        if (cl->error) {
-            ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
-                          "trtc logger: replay of \"%s\" to %V failed (%s), "
-                          "next try in %M ms", sp->name, &sp->peer_name,
-                          cl->error, sp->backoff);
-
-        } else {
-            ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
-                          "trtc logger: replay of \"%s\" to %V failed "
-                          "(status %ui), next try in %M ms", sp->name,
-                          &sp->peer_name, status, sp->backoff);
-        }
-
-        ngx_http_trtc_spool_schedule(sp, sp->backoff);
-        return;
-    }
-
-    /* answered: 2xx accepted; anything else will never be, so it goes */
-
-    if (status >= 300) {
-        ngx_log_error(NGX_LOG_WARN, sp->log, 0,
-                      "trtc logger: upstream %V answered %ui to spooled "
-                      "\"%s\", removed", &sp->peer_name, status, sp->name);
-
-    } else {
-        (void) ngx_atomic_fetch_add(&sp->counters->uploads_replayed, 1);
-
-        ngx_log_error(NGX_LOG_NOTICE, sp->log, 0,
-                      "trtc logger: spooled \"%s\" replayed to %V (%ui)",
-                      sp->name, &sp->peer_name, status);
-    }
-
-    ngx_sprintf(path, "%V/%s%Z", &sp->dir, sp->name);
-
-    /* ENOENT: a previous generation's replayer already removed it */
-
-    if (ngx_delete_file(path) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT) {
-        ngx_log_error(NGX_LOG_CRIT, sp->log, ngx_errno,
-                      ngx_delete_file_n " \"%s\" failed", path);
-        ngx_http_trtc_spool_schedule(sp, NGX_HTTP_TRTC_SPOOL_BACKOFF);
-        return;
-    }
-
-    sp->backoff = 0;
-
-    /* the next one at once */
-    ngx_http_trtc_spool_schedule(sp, 1);
-}
-
-
-/*
- * A file that can never be replayed is set aside as ".bad-NAME" (the scan
- * skips dot files) instead of holding up every upload behind it.
- */
-
-static void
-ngx_http_trtc_spool_quarantine(ngx_http_trtc_spool_t *sp, const char *why)
-{
-    u_char  from[NGX_MAX_PATH], to[NGX_MAX_PATH];
-
-    ngx_sprintf(from, "%V/%s%Z", &sp->dir, sp->name);
-    ngx_sprintf(to, "%V/.bad-%s%Z", &sp->dir, sp->name);
-
-    ngx_log_error(NGX_LOG_ERR, sp->log, 0,
-                  "trtc logger: spooled \"%s\" %s, set aside as \".bad-%s\"",
-                  sp->name, why, sp->name);
-
-    if (ngx_rename_file(from, to) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, sp->log, ngx_errno,
-                      ngx_rename_file_n " \"%s\" to \"%s\" failed", from, to);
-    }
-}
-
-
-void
-ngx_http_trtc_spool_exit_process(ngx_array_t *spools)
-{
-    ngx_uint_t                   i;
-    ngx_http_trtc_spool_t       *sp;
-    ngx_http_trtc_proxy_loc_t  **plcf;
-
-    plcf = spools->elts;
-
-    for (i = 0; i < spools->nelts; i++) {
-        sp = plcf[i]->spool;
-
-        if (sp == NULL) {
-            continue;
-        }
-
-        /* a replay in flight is closed; its file stays for the next */
-
-        if (sp->client.active) {
-            ngx_http_trtc_client_cancel(&sp->client);
-        }
-
-        if (sp->pool != NULL) {
-            ngx_destroy_pool(sp->pool);
-            sp->pool = NULL;
-        }
-    }
-}
-
-
-static void
-ngx_http_trtc_spool_schedule(ngx_http_trtc_spool_t *sp, ngx_msec_t delay)
-{
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        return;
-    }
-
-    ngx_add_timer(&sp->tick, delay);
-}

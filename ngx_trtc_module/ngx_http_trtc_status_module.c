@@ -35,7 +35,7 @@ typedef struct {
 
 /* a snapshot of the counters, taken once per request */
 typedef struct {
-    ngx_atomic_uint_t           values[8];
+    ngx_atomic_uint_t           values[11];
     off_t                       spool_bytes;
     ngx_uint_t                  spool_files;
     ngx_atomic_uint_t           issued;
@@ -256,10 +256,17 @@ ngx_http_trtc_status_snapshot(ngx_http_request_t *r,
         sc->values[5] = pc->uploads_spooled;
         sc->values[6] = pc->uploads_replayed;
         sc->values[7] = pc->uploads_refused;
+        sc->values[8] = pc->uploads_rejected;
+        sc->values[9] = pc->uploads_expired;
+        sc->values[10] = pc->uploads_damaged;
+
+        /* a moment below zero: the replayer took one off before a rescan */
 
         for (i = 0; i < NGX_HTTP_TRTC_MAX_SPOOLS; i++) {
-            sc->spool_bytes += pc->spool_bytes[i];
-            sc->spool_files += pc->spool_files[i];
+            sc->spool_bytes += ngx_max((ngx_atomic_int_t)
+                                       pc->spool_bytes[i], 0);
+            sc->spool_files += ngx_max((ngx_atomic_int_t)
+                                       pc->spool_files[i], 0);
         }
     }
 
@@ -410,12 +417,14 @@ ngx_http_trtc_status_json(u_char *p, ngx_array_t *confs,
                     "\"bytes_to_clients\":%uA},"
                     "\"logger\":{\"uploads_proxied\":%uA,"
                     "\"uploads_spooled\":%uA,\"uploads_replayed\":%uA,"
-                    "\"uploads_refused\":%uA,\"spool_bytes\":%O,"
-                    "\"spool_files\":%ui},"
+                    "\"uploads_refused\":%uA,\"uploads_rejected\":%uA,"
+                    "\"uploads_expired\":%uA,\"uploads_damaged\":%uA,"
+                    "\"spool_bytes\":%O,\"spool_files\":%ui},"
                     "\"credentials\":{\"issued\":%uA}}\n",
                     sc->values[0], sc->values[1], sc->values[2],
                     sc->values[3], sc->values[4], sc->values[5],
-                    sc->values[6], sc->values[7], sc->spool_bytes,
+                    sc->values[6], sc->values[7], sc->values[8],
+                    sc->values[9], sc->values[10], sc->spool_bytes,
                     sc->spool_files, sc->issued);
 
     return p;
@@ -551,7 +560,11 @@ ngx_http_trtc_status_prometheus(u_char *p, ngx_array_t *confs,
         "trtc_logger_uploads_total{result=\"spooled\"} %uA\n"
         "trtc_logger_uploads_total{result=\"replayed\"} %uA\n"
         "trtc_logger_uploads_total{result=\"refused\"} %uA\n"
-        "# HELP trtc_logger_spool_bytes Bytes waiting in the spools\n"
+        "trtc_logger_uploads_total{result=\"rejected\"} %uA\n"
+        "trtc_logger_uploads_total{result=\"expired\"} %uA\n"
+        "trtc_logger_uploads_total{result=\"damaged\"} %uA\n"
+        "# HELP trtc_logger_spool_bytes Bytes in the spools (set-aside "
+        "files too)\n"
         "# TYPE trtc_logger_spool_bytes gauge\n"
         "trtc_logger_spool_bytes %O\n"
         "# HELP trtc_logger_spool_files Uploads waiting in the spools\n"
@@ -562,6 +575,7 @@ ngx_http_trtc_status_prometheus(u_char *p, ngx_array_t *confs,
         "trtc_credentials_issued_total %uA\n",
         sc->values[0], sc->values[1], sc->values[2], sc->values[3],
         sc->values[4], sc->values[5], sc->values[6], sc->values[7],
+        sc->values[8], sc->values[9], sc->values[10],
         sc->spool_bytes, sc->spool_files, sc->issued);
 
     return p;
@@ -651,12 +665,19 @@ ngx_http_trtc_status_html(u_char *p, ngx_array_t *confs,
                     "<tr><td>log uploads spooled</td><td>%uA</td></tr>"
                     "<tr><td>log uploads replayed</td><td>%uA</td></tr>"
                     "<tr><td>log uploads refused</td><td>%uA</td></tr>"
+                    "<tr><td>log uploads set aside: rejected</td>"
+                    "<td>%uA</td></tr>"
+                    "<tr><td>log uploads set aside: expired</td>"
+                    "<td>%uA</td></tr>"
+                    "<tr><td>log uploads set aside: damaged</td>"
+                    "<td>%uA</td></tr>"
                     "<tr><td>spool</td><td>%ui files, %O bytes</td></tr>"
                     "<tr><td>TURN credentials issued</td><td>%uA</td></tr>"
                     "</table></body></html>\n",
                     sc->values[0], sc->values[1], sc->values[2],
                     sc->values[3], sc->values[4], sc->values[5],
-                    sc->values[6], sc->values[7], sc->spool_files,
+                    sc->values[6], sc->values[7], sc->values[8],
+                    sc->values[9], sc->values[10], sc->spool_files,
                     sc->spool_bytes, sc->issued);
 
     return p;

@@ -7,7 +7,7 @@
 # lose none of them; once the upstream is back they arrive in order, byte
 # for byte, with Host and SNI yun.test, and the spool empties.  Also: a GET
 # is not spooled, upstream 5xx and timeouts are spooled, a 4xx on replay
-# removes the upload, and a full spool answers 503 + Retry-After.
+# sets the upload aside, and a full spool answers 503 + Retry-After.
 #
 # A plain Test::More file: one nginx (master + 2 workers, so uploads are
 # spooled by either worker and replayed by worker 0) lives through the
@@ -20,13 +20,10 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(remove_tree make_path);
-use HTTP::Tiny;
-use IO::Socket::INET;
-use JSON::PP;
 use MIME::Base64 qw(decode_base64);
-use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
+use TrtcTest::Spool;
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
@@ -43,10 +40,7 @@ my $log = "$dir/logs/error.log";
 my $spool = "$dir/spool";
 my $small = "$dir/spool_small";
 my $slow = "$dir/spool_slow";
-my $record = "$dir/record.jsonl";
 my $control = "$dir/control";
-my $ready = "$dir/recorder.ready";
-my $reclog = "$dir/logs/recorder.log";
 
 remove_tree($dir);
 make_path("$dir/conf", "$dir/logs", "$dir/tmp", $spool, $small, $slow);
@@ -105,7 +99,8 @@ EOF
 my @nginx = ($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
              '-e', $log);
 my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
-my $upstream_pid;
+TrtcTest::Spool::init(dir => $dir, t => $t, nginx => \@nginx, port => $port,
+                      up => $up, python => $python, certs => $certs);
 
 END {
     local $?;
@@ -139,7 +134,7 @@ my @files = spool_files($spool);
 is(scalar @files, scalar @bodies, 'one spool file per upload')
     or diag(join "\n", @files);
 like($_, qr/^\d{13}-\d+-\d{6}\.req$/, "spool file name $_") for @files;
-ok(!grep(/^\./, dir_entries($spool)), 'no temporary file left behind');
+ok(!grep(/^\.tmp-/, dir_entries($spool)), 'no temporary file left behind');
 
 for my $i (0 .. $#files) {
     my $req = slurp("$spool/$files[$i]");
@@ -237,16 +232,18 @@ ok(@rec >= 2, 'the upstream saw the upload more than once');
 is($rec[-1]{status}, 200, 'the last delivery was answered 200');
 is(decode_base64($rec[-1]{body}), 'five hundred', 'and carried the body');
 
-# --- a 4xx on replay: removed, with a warning
+# --- a 4xx on replay: set aside as .rejected-NAME, with a warning
 
 write_file($control, '500');
 $r = post('/logger/four', 'four hundred');
 is($r->{headers}{'x-trtc-spooled'}, '1', 'spooled again');
 write_file($control, '400');
-wait_for(sub { !spool_files($spool) }, 'a 400 on replay removes the file',
+wait_for(sub { !spool_files($spool) }, 'a 400 on replay: no longer waits',
          20);
-like(log_text(), qr/\[warn\].*answered 400 to spooled "\d+-\d+-\d+\.req", removed/,
-     'the removal is logged as a warning');
+like(log_text(), qr/\[warn\].*answered 400 to spooled "(\d+-\d+-\d+\.req)", set aside as "\.rejected-\1"/,
+     'set aside, logged as a warning with the status');
+is(scalar(grep { /^\.rejected-\d+-\d+-\d+\.req$/ } dir_entries($spool)), 1,
+   'the rejected upload is kept as .rejected-NAME');
 write_file($control, '200');
 
 # --- an upstream timeout is spooled
@@ -278,7 +275,7 @@ write_file($control, '200');
 # --- the end: nothing left, nothing alarming
 
 ok(scalar(spool_files($small)) >= 1, 'the dead upstream keeps its uploads');
-ok(!grep(/^\./, dir_entries($_)), "no temporary file left in $_")
+ok(!grep(/^\.tmp-/, dir_entries($_)), "no temporary file left in $_")
     for $spool, $small, $slow;
 ok(stop_nginx(), 'nginx stops');
 my @bad = grep { /\[(?:alert|crit|emerg)\]/ && !/nowhere/ }
@@ -289,209 +286,3 @@ ok(!@bad, 'no alert, crit, emerg but the unwritable spool\'s')
 done_testing();
 
 
-# --- helpers
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "socket: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-sub random_bytes {
-    my $n = shift;
-    return join '', map { chr int rand 256 } 1 .. $n;
-}
-
-sub write_file {
-    my ($path, $data) = @_;
-    open my $fh, '>', "$path.new" or die "$path.new: $!";
-    binmode $fh;
-    print $fh $data;
-    close $fh or die "$path.new: $!";
-    rename "$path.new", $path or die "rename $path: $!";
-}
-
-sub slurp {
-    my $path = shift;
-    open my $fh, '<', $path or return '';
-    binmode $fh;
-    local $/;
-    return scalar(<$fh>) // '';
-}
-
-sub log_text { slurp($log) }
-sub log_size { -s $log || 0 }
-sub log_since { substr(log_text(), shift) }
-sub tail_log { join '', (split /^/, log_text())[-5 .. -1] }
-
-sub dir_entries {
-    my $d = shift;
-    opendir my $dh, $d or die "$d: $!";
-    my @e = grep { $_ ne '.' && $_ ne '..' } readdir $dh;
-    closedir $dh;
-    return @e;
-}
-
-sub spool_files {
-    my @f = sort grep { /\.req$/ && !/^\./ } dir_entries(shift);
-    return wantarray ? @f : scalar @f;
-}
-
-sub post {
-    my ($uri, $body, $method) = @_;
-    return $http->request($method // 'POST', "http://127.0.0.1:$port$uri", {
-        content => $body,
-        headers => { 'content-type' => 'application/octet-stream' },
-    });
-}
-
-sub records {
-    my @r;
-    for my $l (split /\n/, slurp($record)) {
-        push @r, decode_json($l);
-    }
-    return @r;
-}
-
-sub header {
-    my ($rec, $name) = @_;
-    my @v = map { $_->[1] } grep { lc $_->[0] eq lc $name }
-            @{ $rec->{headers} };
-    return @v == 1 ? $v[0] : join(' | ', @v);
-}
-
-# Polls $cond for up to $max seconds (default 10); one subtest.
-sub wait_for {
-    my ($cond, $what, $max) = @_;
-    my $deadline = time + ($max // 10);
-    while (time < $deadline) {
-        return pass($what) if $cond->();
-        sleep 0.1;
-    }
-    return ok($cond->(), $what) || diag("error.log ends with:\n"
-                                        . tail_log());
-}
-
-sub nginx_pid {
-    my $p = slurp("$dir/logs/nginx.pid");
-    return $p =~ /^(\d+)$/m ? $1 : undef;
-}
-
-sub alive {
-    my $pid = shift;
-    return 0 unless $pid && kill 0, $pid;
-    return slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z/s;
-}
-
-sub start_nginx {
-    return 0 if system(@nginx) != 0;
-    my $deadline = time + 5;
-    sleep 0.05 until nginx_pid() || time > $deadline;
-    # the replaying worker 0 is up once the workers are
-    sleep 0.3;
-    return !!nginx_pid();
-}
-
-# QUIT, then KILL after 10 s; by the pid in our own pid file only.
-sub stop_nginx {
-    my $pid = nginx_pid();
-    return 1 unless alive($pid);
-    kill 'QUIT', $pid;
-    my $deadline = time + 10;
-    sleep 0.05 while alive($pid) && time < $deadline;
-    return 1 unless alive($pid);
-    diag("nginx $pid did not quit in 10 s; killing it");
-    kill 'KILL', $pid;
-    return 0;
-}
-
-# The recorder writes $ready ("ready PORT PID", atomically) once it
-# listens; its stdout and stderr go to logs/recorder.log.  No pipe: a
-# "ready" read off a pipe proved nothing (see https_recorder.py).  Ready =
-# the file names this child and the port accepts a connection; a recorder
-# that exits first, or is not ready in 20 s, is a BAIL_OUT with its log.
-sub start_upstream {
-    stop_upstream() or bail('the previous https recorder did not go away',
-                            upstream_state());
-    unlink $ready;
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        # no END blocks here: they would stop our nginx
-        open STDIN, '<', '/dev/null' or POSIX::_exit(126);
-        open STDOUT, '>>', $reclog or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
-        exec $python, "$t/ws/https_recorder.py", '--port', $up,
-             '--cert', "$certs/yun.test.crt", '--key', "$certs/yun.test.key",
-             '--record', $record, '--control', $control, '--ready', $ready,
-             '--lifetime', 600
-            or print STDERR "exec $python: $!\n";
-        POSIX::_exit(127);
-    }
-    $upstream_pid = $pid;
-    my $deadline = time + 20;
-    while (1) {
-        if (waitpid($pid, WNOHANG) == $pid) {
-            my $st = $?;
-            undef $upstream_pid;
-            bail("the https recorder exited (wait status $st) before it was"
-                 . " ready on port $up", "recorder.log:\n" . slurp($reclog));
-        }
-        return 1 if slurp($ready) =~ /^ready $up $pid$/m && connects($up);
-        last if time > $deadline;
-        sleep 0.05;
-    }
-    my $state = upstream_state();
-    stop_upstream();
-    bail("the https recorder was not ready on port $up in 20 s", $state);
-}
-
-# BAIL_OUT's reason is one TAP line: the details go before it.
-sub bail {
-    my ($why, $details) = @_;
-    diag($details);
-    BAIL_OUT($why);
-}
-
-# TERM, then KILL after 5 s; reaped, and its port refused, before it
-# returns true (bounded: 10 s in all).
-sub stop_upstream {
-    return 1 unless $upstream_pid;
-    my $pid = $upstream_pid;
-    kill 'TERM', $pid;
-    my $deadline = time + 5;
-    my $w;
-    sleep 0.05 while ($w = waitpid($pid, WNOHANG)) == 0 && time < $deadline;
-    if ($w == 0) {
-        diag("the https recorder $pid ignored TERM for 5 s; killing it");
-        kill 'KILL', $pid;
-        $deadline = time + 5;
-        sleep 0.05 while ($w = waitpid($pid, WNOHANG)) == 0
-                         && time < $deadline;
-    }
-    return 0 if $w == 0;
-    undef $upstream_pid;
-    $deadline = time + 5;
-    sleep 0.05 while connects($up) && time < $deadline;
-    return !connects($up);
-}
-
-sub connects {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => shift,
-                                  Proto => 'tcp', Timeout => 2);
-    return 0 unless $s;
-    close $s;
-    return 1;
-}
-
-sub upstream_state {
-    my $pid = $upstream_pid // 'none';
-    my $run = $upstream_pid && alive($upstream_pid) ? 'running' : 'not running';
-    return "recorder pid $pid ($run), port $up "
-           . (connects($up) ? 'accepts' : 'refuses') . " connections, ready"
-           . " file: '" . slurp($ready) . "', recorder.log:\n"
-           . slurp($reclog);
-}

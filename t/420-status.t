@@ -78,7 +78,8 @@ our %Counters = (
     signaling => [qw(sessions_open sessions_total bytes_to_upstream
                      bytes_to_clients)],
     logger => [qw(uploads_proxied uploads_spooled uploads_replayed
-                  uploads_refused spool_bytes spool_files)],
+                  uploads_refused uploads_rejected uploads_expired
+                  uploads_damaged spool_bytes spool_files)],
     credentials => [qw(issued)],
 );
 
@@ -390,6 +391,9 @@ trtc_logger_uploads_total\{result=proxied\} 0
 trtc_logger_uploads_total\{result=spooled\} 0
 trtc_logger_uploads_total\{result=replayed\} 0
 trtc_logger_uploads_total\{result=refused\} 0
+trtc_logger_uploads_total\{result=rejected\} 0
+trtc_logger_uploads_total\{result=expired\} 0
+trtc_logger_uploads_total\{result=damaged\} 0
 trtc_logger_spool_bytes\{\} 0
 trtc_logger_spool_files\{\} 0
 trtc_credentials_issued_total\{\} 0

@@ -4,8 +4,11 @@
 Each request is appended to RECORD as one JSON line: method, path, version,
 headers, the SNI name the client sent, the body (base64) and the status
 answered.  The status comes from CONTROL, read for every request:
-"200", "500", "400", ... or "hang SECONDS" (answer 200 that much later);
-no file means 200.  Exits by itself after --lifetime seconds, so a test
+"200", "500", "400", ... or "hang SECONDS" (answer 200 that much later),
+or "early STATUS" (a 103 Early Hints first, then STATUS); no file means
+200.  CONTROL may hold several lines, "/PREFIX ACTION": the first line
+whose prefix starts the request's path applies, a line without a prefix
+to any path.  Exits by itself after --lifetime seconds, so a test
 that dies cannot leave it behind.
 
 Once it listens it writes "ready PORT PID" to the --ready file, atomically
@@ -48,12 +51,20 @@ def main():
 
     lock = threading.Lock()
 
-    def control():
+    def control(path):
         try:
             with open(args.control) as f:
-                return f.read().split()
+                lines = [l.split() for l in f.read().splitlines()]
         except (OSError, TypeError):
             return ['200']
+        for words in lines:
+            if not words:
+                continue
+            if not words[0].startswith('/'):
+                return words
+            if path.startswith(words[0]):
+                return words[1:]
+        return ['200']
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
@@ -65,10 +76,14 @@ def main():
         def handle_any(self):
             n = int(self.headers.get('Content-Length') or 0)
             body = self.rfile.read(n) if n else b''
-            what = control()
+            what = control(self.path)
             status = 200
+            early = False
             if what[0] == 'hang':
                 time.sleep(float(what[1]))
+            elif what[0] == 'early':
+                early = True
+                status = int(what[1])
             else:
                 status = int(what[0])
             rec = {
@@ -85,6 +100,10 @@ def main():
                 f.write(json.dumps(rec) + '\n')
                 f.flush()
             out = b'recorded\n'
+            if early:
+                self.wfile.write(b'HTTP/1.1 103 Early Hints\r\n'
+                                 b'Link: </app.css>; rel=preload\r\n\r\n')
+                self.wfile.flush()
             self.send_response(status)
             self.send_header('Content-Length', str(len(out)))
             self.send_header('Connection', 'close')
