@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ifaddrs.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@
 
 #include <trtc_crypto.h>
 #include "td_log.h"
+#include "td_peer.h"
 #include "td_relay.h"
 #include "td_server.h"
 
@@ -42,6 +44,8 @@ static int td_listener_probe(const struct sockaddr *sa, socklen_t len,
     int type, int quiet);
 static int td_listener_open(td_thread_t *thr, const td_addr_t *a,
     unsigned port, int type, int quiet);
+static int td_server_self(const td_conf_t *conf, const td_addr_t *addrs,
+    size_t naddrs);
 
 
 static td_thread_t      **td_threads;
@@ -118,6 +122,10 @@ td_server_init(const td_conf_t *conf)
 
     if (td_threads[0]->nlisteners == 0) {
         td_log(TD_LOG_ERR, "nothing to listen on");
+        goto failed;
+    }
+
+    if (td_server_self(conf, addrs, naddrs) != 0) {
         goto failed;
     }
 
@@ -297,6 +305,103 @@ td_listen_addrs(const td_conf_t *conf, td_addr_t *addrs, size_t *n)
     return 0;
 }
 
+
+
+/*
+ * turnd's own addresses become denied peers (td_peer.h): every listening
+ * address with its port (a wildcard: every address of the machine, the
+ * whole loopback range), every relay address and what it is advertised
+ * as, with the relay port range.
+ */
+
+static int
+td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
+{
+    int                   rc;
+    size_t                i;
+    unsigned              lp;
+    struct ifaddrs       *ifa, *ifp;
+    const td_relay_t     *r;
+    struct sockaddr_in    lo4, hi4;
+    struct sockaddr_in6   lo6;
+
+    lp = conf->listening_port;
+    rc = 0;
+    ifa = NULL;
+
+    td_peer_self_clear();
+
+    memset(&lo4, 0, sizeof(lo4));
+    memset(&hi4, 0, sizeof(hi4));
+    memset(&lo6, 0, sizeof(lo6));
+    lo4.sin_family = AF_INET;
+    lo4.sin_addr.s_addr = htonl(0x7f000000);
+    hi4.sin_family = AF_INET;
+    hi4.sin_addr.s_addr = htonl(0x7fffffff);
+    lo6.sin6_family = AF_INET6;
+    lo6.sin6_addr = in6addr_loopback;
+
+    for (i = 0; i < naddrs; i++) {
+        if (addrs[i].sa.ss_family == AF_INET
+            && ((struct sockaddr_in *) &addrs[i].sa)->sin_addr.s_addr
+               == htonl(INADDR_ANY))
+        {
+            rc |= td_peer_self_add((struct sockaddr *) &lo4,
+                                   (struct sockaddr *) &hi4, lp, lp);
+
+        } else if (addrs[i].sa.ss_family == AF_INET6
+                   && IN6_IS_ADDR_UNSPECIFIED(
+                       &((struct sockaddr_in6 *) &addrs[i].sa)->sin6_addr))
+        {
+            rc |= td_peer_self_add((struct sockaddr *) &lo6, NULL, lp, lp);
+
+        } else {
+            rc |= td_peer_self_add((struct sockaddr *) &addrs[i].sa, NULL,
+                                   lp, lp);
+            continue;
+        }
+
+        if (ifa == NULL && getifaddrs(&ifa) == -1) {
+            td_log(TD_LOG_ERR, "getifaddrs() failed: %s", strerror(errno));
+            return -1;
+        }
+
+        for (ifp = ifa; ifp != NULL; ifp = ifp->ifa_next) {
+            if (ifp->ifa_addr != NULL
+                && ifp->ifa_addr->sa_family == addrs[i].sa.ss_family)
+            {
+                rc |= td_peer_self_add(ifp->ifa_addr, NULL, lp, lp);
+            }
+        }
+    }
+
+    if (ifa != NULL) {
+        freeifaddrs(ifa);
+    }
+
+    for (i = 0; i < td_relay_count(); i++) {
+        r = td_relay_get((unsigned) i);
+
+        rc |= td_peer_self_add((struct sockaddr *) &r->addr, NULL,
+                               conf->min_port, conf->max_port);
+
+        if (r->mapped) {
+            /* a NAT in front forwards the public address to us */
+            rc |= td_peer_self_add((struct sockaddr *) &r->adv, NULL,
+                                   conf->min_port, conf->max_port);
+            rc |= td_peer_self_add((struct sockaddr *) &r->adv, NULL,
+                                   lp, lp);
+        }
+    }
+
+    if (rc != 0) {
+        td_log(TD_LOG_ERR, "too many addresses of our own to deny as "
+               "peers");
+        return -1;
+    }
+
+    return 0;
+}
 
 /*
  * The sockets of one address and protocol, one per thread.  0, 1 when an

@@ -165,6 +165,8 @@ td_turn_request(td_req_t *r)
     if (res.user == NULL) {
         res.user = "";          /* no-auth: one anonymous user */
         res.user_len = 0;
+        res.quota = res.user;
+        res.quota_len = 0;
     }
 
     r->auth = &res;
@@ -317,7 +319,7 @@ td_turn_allocate(td_req_t *r)
         return;
     }
 
-    rc = td_alloc_quota_take(auth->user, auth->user_len);
+    rc = td_alloc_quota_take(auth->quota, auth->quota_len);
     if (rc != 0) {
         td_turn_error(r, (unsigned) rc, rc == 486 ? "user-quota reached"
                                                   : "total-quota reached");
@@ -328,7 +330,7 @@ td_turn_allocate(td_req_t *r)
 
     if (token != NULL) {
         if (td_relay_take(token->value, &rp) != 0) {
-            td_alloc_quota_release(auth->user, auth->user_len);
+            td_alloc_quota_release(auth->quota, auth->quota_len);
             td_turn_error(r, 508, "unknown RESERVATION-TOKEN");
             return;
         }
@@ -336,13 +338,13 @@ td_turn_allocate(td_req_t *r)
     } else {
         idx = td_relay_pick(family, (const struct sockaddr *) &cl->local);
         if (idx < 0) {
-            td_alloc_quota_release(auth->user, auth->user_len);
+            td_alloc_quota_release(auth->quota, auth->quota_len);
             td_turn_error(r, 440, "no relay address of that family");
             return;
         }
 
         if (td_relay_open((unsigned) idx, even, reserve, df, &rp) != 0) {
-            td_alloc_quota_release(auth->user, auth->user_len);
+            td_alloc_quota_release(auth->quota, auth->quota_len);
             td_turn_error(r, 508, "no relay port free");
             return;
         }
@@ -352,10 +354,13 @@ td_turn_allocate(td_req_t *r)
                         rp.fd, rp.index, rp.port, lifetime);
     if (a == NULL) {
         td_relay_close(rp.index, rp.port, rp.fd);
-        td_alloc_quota_release(auth->user, auth->user_len);
+        td_alloc_quota_release(auth->quota, auth->quota_len);
         td_turn_error(r, 508, "out of memory");
         return;
     }
+
+    a->quota = a->user + (auth->quota - auth->user);
+    a->quota_len = auth->quota_len;
 
     if (rp.has_token) {
         memcpy(a->token, rp.token, TD_RELAY_TOKEN_LEN);
