@@ -380,6 +380,7 @@ td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
     if (cl->tcp) {
         cl->conn->alloc = a;
         td_timer_del(&cl->conn->idle);
+        td_tcp_authenticated(cl->conn);
 
     } else {
         td_htable_insert(&thr->allocs, &a->hnode,

@@ -75,6 +75,7 @@ td_server_init(const td_conf_t *conf)
     }
 
     if (td_alloc_global_init(conf->user_quota, conf->total_quota) != 0
+        || td_limit_init(conf) != 0
         || td_relay_init(conf) != 0)
     {
         return -1;
@@ -211,7 +212,9 @@ td_server_cleanup(void)
            "%llu/%llu packets from/to clients, %llu/%llu to/from peers, "
            "%llu malformed, %llu dropped, %llu peers denied, "
            "%llu send errors, %llu truncated, %llu tcp connections, "
-           "%llu tcp frames dropped on full buffers",
+           "%llu tcp frames dropped on full buffers, %llu unauthenticated "
+           "responses over unauth-rate, %llu tcp connections over the "
+           "unauthenticated caps",
            (unsigned long long) s.allocations,
            (unsigned long long) s.requests,
            (unsigned long long) s.bindings,
@@ -227,7 +230,9 @@ td_server_cleanup(void)
            (unsigned long long) s.send_errors,
            (unsigned long long) s.truncated,
            (unsigned long long) s.tcp_accepted,
-           (unsigned long long) s.tcp_overflow);
+           (unsigned long long) s.tcp_overflow,
+           (unsigned long long) s.unauth_limited,
+           (unsigned long long) s.tcp_refused);
 
     for (i = 0; i < td_nthreads; i++) {
         td_thread_free(td_threads[i]);
@@ -710,97 +715,119 @@ failed:
 static void *
 td_thread_main(void *arg)
 {
-    int                  i, n, timeout;
-    time_t               last;
-    td_ev_t             *ev;
-    uint64_t             v;
-    td_thread_t         *thr;
-    struct timespec      ts;
-    struct epoll_event   events[TD_EPOLL_EVENTS];
+    td_thread_t  *thr;
 
     thr = arg;
     td_thread_time(thr);
     thr->wheel.last = thr->now;
-    last = thr->now;
+    thr->ticked = thr->now;
 
     while (!__atomic_load_n(&thr->stop, __ATOMIC_ACQUIRE)) {
-
-        /* wake at the next second: the timer wheel's resolution */
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        timeout = 1000 - (int) (ts.tv_nsec / 1000000);
-
-        n = epoll_wait(thr->epfd, events, TD_EPOLL_EVENTS, timeout);
-
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            td_log(TD_LOG_ERR, "epoll_wait() failed: %s", strerror(errno));
+        if (td_server_poll(thr, -1) == -1) {
             break;
         }
-
-        td_thread_time(thr);
-
-        for (i = 0; i < n; i++) {
-            ev = events[i].data.ptr;
-
-            switch (ev->kind) {
-
-            case TD_EV_UDP_LISTEN:
-                td_udp_input(thr, (td_listener_t *) ev);
-                break;
-
-            case TD_EV_RELAY:
-                td_server_relay_input(thr, (td_alloc_t *) ev);
-                break;
-
-            case TD_EV_TCP_CONN:
-                td_tcp_event(thr, (td_conn_t *) ev, events[i].events);
-                break;
-
-            case TD_EV_TCP_LISTEN:
-                td_tcp_accept(thr, (td_listener_t *) ev);
-                break;
-
-            case TD_EV_NOTIFY:
-                if (read(ev->fd, &v, sizeof(v)) == -1) {
-                    /* EAGAIN: another thread's wakeup was read */
-                }
-
-                break;
-
-            default: /* TD_EV_CLOSED earlier in this batch */
-                break;
-            }
-        }
-
-        if (thr->now != last) {
-            last = thr->now;
-
-            if (thr->log_suppressed) {
-                td_log(TD_LOG_NOTICE, "%u more refusals not logged",
-                       thr->log_suppressed);
-                thr->log_suppressed = 0;
-            }
-
-            thr->log_budget = TD_LOG_BUDGET;
-
-            td_wheel_run(&thr->wheel, thr->now, td_alloc_timer, thr);
-            td_tcp_resume(thr);
-            td_thread_trim(thr);
-
-            if (thr->id == 0) {
-                td_relay_sweep();
-            }
-        }
-
-        /* nothing of this batch points at them any more */
-        td_alloc_release(thr);
-        td_tcp_release(thr);
     }
 
     /* the owner closes its connections and allocations */
+    td_server_drop_all(thr);
+    trtc_crypto_thread_cleanup();
+
+    return NULL;
+}
+
+
+int
+td_server_poll(td_thread_t *thr, int timeout)
+{
+    int                  i, n;
+    td_ev_t             *ev;
+    uint64_t             v;
+    struct timespec      ts;
+    struct epoll_event   events[TD_EPOLL_EVENTS];
+
+    if (timeout < 0) {
+        /* wake at the next second: the timer wheel's resolution */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        timeout = 1000 - (int) (ts.tv_nsec / 1000000);
+    }
+
+    n = epoll_wait(thr->epfd, events, TD_EPOLL_EVENTS, timeout);
+
+    if (n == -1) {
+        if (errno == EINTR) {
+            return 0;
+        }
+
+        td_log(TD_LOG_ERR, "epoll_wait() failed: %s", strerror(errno));
+        return -1;
+    }
+
+    td_thread_time(thr);
+
+    for (i = 0; i < n; i++) {
+        ev = events[i].data.ptr;
+
+        switch (ev->kind) {
+
+        case TD_EV_UDP_LISTEN:
+            td_udp_input(thr, (td_listener_t *) ev);
+            break;
+
+        case TD_EV_RELAY:
+            td_server_relay_input(thr, (td_alloc_t *) ev);
+            break;
+
+        case TD_EV_TCP_CONN:
+            td_tcp_event(thr, (td_conn_t *) ev, events[i].events);
+            break;
+
+        case TD_EV_TCP_LISTEN:
+            td_tcp_accept(thr, (td_listener_t *) ev);
+            break;
+
+        case TD_EV_NOTIFY:
+            if (read(ev->fd, &v, sizeof(v)) == -1) {
+                /* EAGAIN: another thread's wakeup was read */
+            }
+
+            break;
+
+        default: /* TD_EV_CLOSED earlier in this batch */
+            break;
+        }
+    }
+
+    if (thr->now != thr->ticked) {
+        thr->ticked = thr->now;
+
+        if (thr->log_suppressed) {
+            td_log(TD_LOG_NOTICE, "%u more refusals not logged",
+                   thr->log_suppressed);
+            thr->log_suppressed = 0;
+        }
+
+        thr->log_budget = TD_LOG_BUDGET;
+
+        td_wheel_run(&thr->wheel, thr->now, td_alloc_timer, thr);
+        td_tcp_resume(thr);
+        td_thread_trim(thr);
+
+        if (thr->id == 0) {
+            td_relay_sweep();
+        }
+    }
+
+    /* nothing of this batch points at them any more */
+    td_alloc_release(thr);
+    td_tcp_release(thr);
+
+    return n;
+}
+
+
+void
+td_server_drop_all(td_thread_t *thr)
+{
     while (thr->conn_list != NULL) {
         td_tcp_close(thr, thr->conn_list, "shutdown");
     }
@@ -811,9 +838,13 @@ td_thread_main(void *arg)
 
     td_alloc_release(thr);
     td_tcp_release(thr);
-    trtc_crypto_thread_cleanup();
+}
 
-    return NULL;
+
+td_thread_t *
+td_server_thread(unsigned n)
+{
+    return (n < td_nthreads) ? td_threads[n] : NULL;
 }
 
 
@@ -855,8 +886,10 @@ td_thread_time(td_thread_t *thr)
     struct timespec  ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    thr->now = ts.tv_sec;
-    thr->wall = time(NULL);
+    thr->now = ts.tv_sec + thr->skew;
+    thr->wall = time(NULL) + thr->skew;
+    thr->now_ms = (uint64_t) thr->now * 1000
+                  + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 

@@ -44,6 +44,8 @@ typedef struct {
     uint64_t   tcp_accepted;
     uint64_t   tcp_closed;
     uint64_t   tcp_overflow;        /* frames dropped: output buffer full */
+    uint64_t   unauth_limited;      /* unauthenticated responses not sent */
+    uint64_t   tcp_refused;         /* over the unauthenticated tcp caps */
 } td_stats_t;
 
 

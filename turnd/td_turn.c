@@ -52,6 +52,7 @@ static void td_turn_finish(td_req_t *r);
 static void td_turn_error(td_req_t *r, unsigned code, const char *why);
 static void td_turn_challenge(td_req_t *r, unsigned code, const char *why);
 static const char *td_turn_method(uint16_t method);
+static int td_turn_unauth_ok(td_req_t *r);
 
 
 void
@@ -207,6 +208,10 @@ td_turn_binding(td_req_t *r)
 {
     r->thr->stats.bindings++;
 
+    if (!td_turn_unauth_ok(r)) {
+        return;
+    }
+
     if (r->msg->nunknown > 0) {
         td_turn_start(r, TRTC_STUN_ERROR);
         trtc_stun_add_error(&r->b, 420, trtc_stun_reason(420));
@@ -343,9 +348,12 @@ td_turn_allocate(td_req_t *r)
             return;
         }
 
-        if (td_relay_open((unsigned) idx, even, reserve, df, &rp) != 0) {
+        rc = td_relay_open((unsigned) idx, even, reserve, df, &rp);
+
+        if (rc != 0) {
             td_alloc_quota_release(auth->quota, auth->quota_len);
-            td_turn_error(r, 508, "no relay port free");
+            td_turn_error(r, 508, rc == -2 ? "out of file descriptors"
+                                           : "no relay port free");
             return;
         }
     }
@@ -748,6 +756,10 @@ td_turn_error(td_req_t *r, unsigned code, const char *why)
 
     r->thr->stats.refusals++;
 
+    if (r->auth == NULL && !td_turn_unauth_ok(r)) {
+        return;
+    }
+
     /* refusals of authenticated requests are events; others are noise */
     level = (r->auth != NULL) ? TD_LOG_NOTICE : TD_LOG_INFO;
 
@@ -777,6 +789,10 @@ td_turn_challenge(td_req_t *r, unsigned code, const char *why)
     const char  *realm;
 
     r->thr->stats.challenges++;
+
+    if (!td_turn_unauth_ok(r)) {
+        return;
+    }
 
     /*
      * The first 401 of every client is routine; a request that carried
@@ -839,4 +855,27 @@ td_turn_method(uint16_t method)
     default:
         return "request";
     }
+}
+
+
+/*
+ * Bounded reflection: an unauthenticated UDP request may come from a
+ * spoofed source, so what it gets back is limited per source network
+ * (td_limit.h).  Over TCP the handshake proved the source.
+ */
+
+static int
+td_turn_unauth_ok(td_req_t *r)
+{
+    if (r->cl->tcp
+        || td_rate_take(&r->thr->unauth_rate, r->thr->conf->unauth_rate,
+                        (const struct sockaddr *) &r->cl->addr,
+                        r->thr->now_ms))
+    {
+        return 1;
+    }
+
+    r->thr->stats.unauth_limited++;
+
+    return 0;
 }

@@ -202,7 +202,7 @@ fz_setup(void)
              "static-auth-secret=%s\n"
              "allow-loopback-peers\n"
              "denied-peer-ip=127.0.0.99\n"
-             "user-quota=2\ntotal-quota=6\n"
+             "user-quota=2\ntotal-quota=6\nunauth-rate=2000\n"
              "stale-nonce=30\n"
              "max-allocate-lifetime=120\n"
              "permission-lifetime=60\nchannel-lifetime=90\n"
