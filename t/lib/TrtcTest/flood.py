@@ -3,8 +3,9 @@
 the reflection figures in README.  Loopback only; every loop is bounded
 in count and time.
 
-  flood.py udp PORT SOURCES ROUNDS SECONDS
-      Unauthenticated Allocates (REQUESTED-TRANSPORT UDP, 28 bytes) from
+  flood.py udp PORT SOURCES ROUNDS SECONDS [BARE]
+      Unauthenticated Allocates (REQUESTED-TRANSPORT UDP, 28 bytes; with
+      BARE 1 no attribute, 20 bytes) from
       SOURCES spoofed loopback addresses 127.20.X.Y (250 a /24), each
       sending ROUNDS requests spread over SECONDS, through one socket
       (IP_PKTINFO picks the source address).  Prints one JSON line:
@@ -30,9 +31,11 @@ import time
 IP_PKTINFO = 8
 
 
-def allocate(tid):
+def allocate(tid, bare=False):
     # REQUESTED-TRANSPORT: UDP, as a browser's first Allocate has it
     attr = struct.pack('!HH4s', 0x0019, 4, b'\x11\x00\x00\x00')
+    if bare:
+        attr = b''      # the smallest: a 20-byte header
     return struct.pack('!HHI12s', 0x0003, len(attr), 0x2112A442, tid) + attr
 
 
@@ -40,7 +43,7 @@ def source(i):
     return '127.20.%d.%d' % (i // 250, 1 + i % 250)
 
 
-def udp(port, sources, rounds, seconds):
+def udp(port, sources, rounds, seconds, bare=0):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.bind(('0.0.0.0', 0))
@@ -69,7 +72,7 @@ def udp(port, sources, rounds, seconds):
         if ahead > 0:
             time.sleep(ahead)
         src = source(n % sources)
-        msg = allocate(os.urandom(12))
+        msg = allocate(os.urandom(12), bare)
         pkt = struct.pack('i4s4s', 0, socket.inet_aton(src), bytes(4))
         try:
             s.sendmsg([msg], [(socket.IPPROTO_IP, IP_PKTINFO, pkt)], 0, dst)
