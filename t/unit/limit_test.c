@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "td_conf.h"
 #include "td_limit.h"
+#include "td_log.h"
 #include "td_table.h"
 
 
@@ -74,6 +75,7 @@ test_tcp(void)
     int        i, ok;
     td_conf_t  conf;
 
+    td_log_level = TD_LOG_ERR;      /* no "before authentication" line */
     td_conf_init(&conf);
     conf.max_unauth_tcp_per_ip = 3;
     conf.max_unauth_tcp = 5;
