@@ -61,8 +61,8 @@ lt-cred-mech
 user=turn:turn-pw
 allow-loopback-peers
 # client to client (-y) relays from one relay of the server to another:
-# turnd denies its own addresses as peers unless allowed
-allowed-peer-ip=127.0.0.1
+# turnd denies its own relay addresses as peers unless allowed
+allow-relay-peers
 EOF
 
 {

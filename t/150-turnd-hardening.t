@@ -123,6 +123,28 @@ realm=trtc.test
 lt-cred-mech
 user=u:p
 allow-loopback-peers
+allow-relay-peers
+EOF
+    ($a, $b) = map {
+        TrtcTest::Stun->new(port => $srv->port, user => 'u', pass => 'p')
+    } 1 .. 2;
+    $a->allocate;
+    $b->allocate;
+    is($a->create_permission('127.0.0.1', $srv->port)->{code}, 403,
+       'allow-relay-peers: the listening port still 403');
+    is($a->create_permission('127.0.0.1', $b->{relay_port})->{code}, 200,
+       'allow-relay-peers: another relay 200');
+    $b->create_permission('127.0.0.1', $a->{relay_port});
+    $a->send_indication('127.0.0.1', $b->{relay_port}, 'A to B');
+    ($data) = $b->recv_data(2);
+    is($data, 'A to B', 'allow-relay-peers: relay A delivers to relay B');
+    $srv->stop_ok;
+
+    $srv = TrtcTest::Turn->start(conf => <<'EOF');
+realm=trtc.test
+lt-cred-mech
+user=u:p
+allow-loopback-peers
 allowed-peer-ip=127.0.0.1
 EOF
     $a = TrtcTest::Stun->new(port => $srv->port, user => 'u', pass => 'p');

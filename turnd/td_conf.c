@@ -59,6 +59,7 @@ typedef enum {
     TD_KEY_DENIED_PEER_IP,
     TD_KEY_ALLOW_LOOPBACK_PEERS,
     TD_KEY_ALLOWED_PEERS_ONLY,
+    TD_KEY_ALLOW_RELAY_PEERS,
     TD_KEY_USER_QUOTA,
     TD_KEY_TOTAL_QUOTA,
     TD_KEY_MAX_ALLOCATE_TIMEOUT,
@@ -123,6 +124,7 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "allow-loopback-peers", 0, TD_ARG_NONE, 0,
       TD_KEY_ALLOW_LOOPBACK_PEERS },
     { "allowed-peers-only", 0, TD_ARG_NONE, 0, TD_KEY_ALLOWED_PEERS_ONLY },
+    { "allow-relay-peers", 0, TD_ARG_NONE, 0, TD_KEY_ALLOW_RELAY_PEERS },
     { "user-quota", 'q', TD_ARG_REQ, 0, TD_KEY_USER_QUOTA },
     { "total-quota", 'Q', TD_ARG_REQ, 0, TD_KEY_TOTAL_QUOTA },
     { "max-allocate-timeout", 0, TD_ARG_REQ, 0,
@@ -1002,6 +1004,10 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
 
     case TD_KEY_ALLOWED_PEERS_ONLY:
         conf->peers.allow_only = flag;
+        return 0;
+
+    case TD_KEY_ALLOW_RELAY_PEERS:
+        conf->peers.allow_relays = flag;
         return 0;
 
     case TD_KEY_USER_QUOTA:

@@ -59,6 +59,7 @@ typedef struct {
     td_peer_range_t  range;
     unsigned         port_lo;
     unsigned         port_hi;
+    unsigned         relay;
 } td_peer_self_t;
 
 
@@ -66,7 +67,7 @@ static unsigned td_peer_port(const struct sockaddr *sa);
 static int td_peer_embedded(const uint8_t *a6, uint8_t *a4);
 static int td_peer_addr(const struct sockaddr *sa, td_peer_addr_t *a);
 static int td_peer_self_match(const td_peer_addr_t *a, unsigned port,
-    int any_port);
+    int any_port, int relays);
 static int td_peer_prefix_match(const uint8_t *addr, const uint8_t *net,
     unsigned bits);
 static int td_peer_in_list(const td_peer_net_t *list, size_t n,
@@ -378,7 +379,8 @@ td_peer_check(const td_peer_filter_t *f, const struct sockaddr *sa)
 
         /* 2b. ours: whatever reaches a listener or a relay socket */
         if (td_peer_nself > 0
-            && td_peer_self_match(&a, td_peer_port(sa), 0))
+            && td_peer_self_match(&a, td_peer_port(sa), 0,
+                                  !f->allow_relays))
         {
             return TD_PEER_DENIED_SELF;
         }
@@ -429,7 +431,7 @@ td_peer_check(const td_peer_filter_t *f, const struct sockaddr *sa)
 
 int
 td_peer_self_add(const struct sockaddr *lo, const struct sockaddr *hi,
-    unsigned port_lo, unsigned port_hi)
+    unsigned port_lo, unsigned port_hi, int relay)
 {
     size_t           len;
     td_peer_self_t  *e;
@@ -466,6 +468,7 @@ td_peer_self_add(const struct sockaddr *lo, const struct sockaddr *hi,
     e->range.family = lo->sa_family;
     e->port_lo = port_lo;
     e->port_hi = port_hi;
+    e->relay = relay ? 1 : 0;
     td_peer_nself++;
 
     return 0;
@@ -488,14 +491,15 @@ td_peer_self_ip(const struct sockaddr *sa)
         return 0;
     }
 
-    return td_peer_self_match(&a, 0, 1);
+    return td_peer_self_match(&a, 0, 1, 1);
 }
 
 
 /* any form that reaches the address: IPv6, or the IPv4 it embeds */
 
 static int
-td_peer_self_match(const td_peer_addr_t *a, unsigned port, int any_port)
+td_peer_self_match(const td_peer_addr_t *a, unsigned port, int any_port,
+    int relays)
 {
     size_t           i;
     const uint8_t   *addr;
@@ -504,7 +508,9 @@ td_peer_self_match(const td_peer_addr_t *a, unsigned port, int any_port)
     for (i = 0; i < td_peer_nself; i++) {
         e = &td_peer_selfs[i];
 
-        if (!any_port && (port < e->port_lo || port > e->port_hi)) {
+        if ((!any_port && (port < e->port_lo || port > e->port_hi))
+            || (e->relay && !relays))
+        {
             continue;
         }
 

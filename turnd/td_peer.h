@@ -19,7 +19,8 @@
  *   1. 0.0.0.0/8 and :: are always denied (nothing can allow them);
  *   2. an allowed-peer-ip range that contains the address allows it;
  *   2b. turnd's own addresses (td_peer_self_add) are denied: a relay
- *      sending to a listener or to another relay nests allocations;
+ *      sending to a listener nests allocations; its relays too, unless
+ *      allow_relays (two clients of one turnd, relayed both);
  *   3. a denied-peer-ip range denies it;
  *   4. loopback is allowed when allow-loopback-peers is on;
  *   5. the default list denies it; otherwise it is allowed.
@@ -48,6 +49,7 @@ typedef struct {
     size_t             ndenied;
     unsigned           allow_loopback:1;
     unsigned           allow_only:1;
+    unsigned           allow_relays:1;   /* turnd's relays are peers */
 } td_peer_filter_t;
 
 
@@ -71,10 +73,11 @@ int td_peer_check(const td_peer_filter_t *f, const struct sockaddr *sa);
 /*
  * turnd's own addresses, process-wide, set once before the threads
  * start: the IPs lo..hi (hi NULL: lo alone; ports ignored) with ports
- * port_lo..port_hi.  Returns 0, or -1 when the list is full.
+ * port_lo..port_hi; relay: relay sockets, not listeners.  Returns 0, or
+ * -1 when the list is full.
  */
 int td_peer_self_add(const struct sockaddr *lo, const struct sockaddr *hi,
-    unsigned port_lo, unsigned port_hi);
+    unsigned port_lo, unsigned port_hi, int relay);
 void td_peer_self_clear(void);
 /* 1 when sa's IP, whatever its port, is in the list (any IPv4 form) */
 int td_peer_self_ip(const struct sockaddr *sa);

@@ -352,17 +352,17 @@ td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
                == htonl(INADDR_ANY))
         {
             rc |= td_peer_self_add((struct sockaddr *) &lo4,
-                                   (struct sockaddr *) &hi4, lp, lp);
+                                   (struct sockaddr *) &hi4, lp, lp, 0);
 
         } else if (addrs[i].sa.ss_family == AF_INET6
                    && IN6_IS_ADDR_UNSPECIFIED(
                        &((struct sockaddr_in6 *) &addrs[i].sa)->sin6_addr))
         {
-            rc |= td_peer_self_add((struct sockaddr *) &lo6, NULL, lp, lp);
+            rc |= td_peer_self_add((struct sockaddr *) &lo6, NULL, lp, lp, 0);
 
         } else {
             rc |= td_peer_self_add((struct sockaddr *) &addrs[i].sa, NULL,
-                                   lp, lp);
+                                   lp, lp, 0);
             continue;
         }
 
@@ -375,7 +375,7 @@ td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
             if (ifp->ifa_addr != NULL
                 && ifp->ifa_addr->sa_family == addrs[i].sa.ss_family)
             {
-                rc |= td_peer_self_add(ifp->ifa_addr, NULL, lp, lp);
+                rc |= td_peer_self_add(ifp->ifa_addr, NULL, lp, lp, 0);
             }
         }
     }
@@ -388,14 +388,14 @@ td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
         r = td_relay_get((unsigned) i);
 
         rc |= td_peer_self_add((struct sockaddr *) &r->addr, NULL,
-                               conf->min_port, conf->max_port);
+                               conf->min_port, conf->max_port, 1);
 
         if (r->mapped) {
             /* a NAT in front forwards the public address to us */
             rc |= td_peer_self_add((struct sockaddr *) &r->adv, NULL,
-                                   conf->min_port, conf->max_port);
+                                   conf->min_port, conf->max_port, 1);
             rc |= td_peer_self_add((struct sockaddr *) &r->adv, NULL,
-                                   lp, lp);
+                                   lp, lp, 0);
         }
     }
 

@@ -680,14 +680,16 @@ test_self(void)
 
     td_peer_self_clear();
 
-    /* a listener on 127.0.0.1:3478, relays 49152-49200 on 203.0.113.7 */
+    /* a listener on 127.0.0.1:3478, relays 49152-49200 on 93.184.216.0/24 */
     lo = *addr("127.0.0.1", 0);
-    tap_is_int(td_peer_self_add((struct sockaddr *) &lo, NULL, 3478, 3478),
+    tap_is_int(td_peer_self_add((struct sockaddr *) &lo, NULL, 3478, 3478,
+                                0),
                0, "self: listener added");
-    lo = *addr("198.51.100.0", 0);
-    hi = *addr("198.51.100.255", 0);
+    lo = *addr("93.184.216.0", 0);
+    hi = *addr("93.184.216.255", 0);
     tap_is_int(td_peer_self_add((struct sockaddr *) &lo,
-                                (struct sockaddr *) &hi, 49152, 49200),
+                                (struct sockaddr *) &hi, 49152, 49200,
+                                1),
                0, "self: relay range added");
 
     tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("127.0.0.1",
@@ -699,10 +701,19 @@ test_self(void)
     tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("127.0.0.1",
                                                              3479)),
                TD_PEER_ALLOWED, "self: another port of it is not ours");
-    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("198.51.100.9",
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("93.184.216.9",
                                                              49200)),
                TD_PEER_DENIED_SELF, "self: the relay range's last port");
-    tap_is_int(td_peer_self_ip((struct sockaddr *) addr("198.51.100.9",
+    f.allow_relays = 1;
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("93.184.216.9",
+                                                             49200)),
+               TD_PEER_ALLOWED, "self: allow-relay-peers: relays allowed");
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("127.0.0.1",
+                                                             3478)),
+               TD_PEER_DENIED_SELF, "self: allow-relay-peers: not the "
+               "listener");
+    f.allow_relays = 0;
+    tap_is_int(td_peer_self_ip((struct sockaddr *) addr("93.184.216.9",
                                                          1)),
                1, "self: the relay IP, any port");
     tap_is_int(td_peer_self_ip((struct sockaddr *) addr("192.0.2.1", 1)),
