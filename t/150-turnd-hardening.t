@@ -10,6 +10,7 @@
 #   - a credentials file emptied under turnd is refused on SIGHUP;
 #   - 3,000 idle TCP connections from one source do not stop a second
 #     source's call, under a 600-descriptor limit;
+#   - out of descriptors, an Allocate gets 508 and the log says why;
 #   - a flood of unauthenticated Allocates from 4,000 spoofed sources is
 #     answered at most at unauth-rate per /24, and turnd's memory stays
 #     flat.
@@ -240,6 +241,33 @@ EOF
        'turnd kept at most max-unauth-tcp-per-ip (16) of them');
     unlike($srv->log, qr/Too many open files/,
            'turnd never ran out of descriptors');
+    $srv->stop_ok;
+}
+
+
+# --- out of descriptors: 508 says so --------------------------------------
+
+{
+    my $srv = TrtcTest::Turn->start(nofile => 48, conf => <<'EOF');
+realm=trtc.test
+lt-cred-mech
+user=u:p
+relay-threads=1
+EOF
+    my (@c, %codes);
+    for (1 .. 60) {
+        my $c = TrtcTest::Stun->new(port => $srv->port, user => 'u',
+                                    pass => 'p');
+        $codes{$c->allocate->{code} // 'none'}++;
+        push @c, $c;
+    }
+    ok($codes{200} && $codes{508} && keys %codes == 2,
+       'under a 48-descriptor limit: allocations, then 508 ('
+       . join(', ', map { "$_ x $codes{$_}" } sort keys %codes) . ')');
+    my $log = $srv->log;
+    like($log, qr/508 .*\(out of file descriptors\)/,
+         'the log says out of file descriptors');
+    unlike($log, qr/no relay port free/, 'not "no relay port free"');
     $srv->stop_ok;
 }
 
