@@ -119,6 +119,41 @@ sub wait_for {
 }
 
 
+# The list of a test's scenarios (or browsers): TRTC_E2E_<WHAT> (comma
+# separated) picks some of them.
+sub pick {
+    my ($what, @all) = @_;
+    my $want = $ENV{"TRTC_E2E_$what"} or return @all;
+    my %want = map { $_ => 1 } split /,/, $want;
+    return grep { $want{$_} } @all;
+}
+
+# Nothing is skipped in silence: a missing browser or tool is a failure
+# that names it.
+sub need {
+    my @what = @_;
+    my %bin = (chromium => $ENV{TRTC_TEST_CHROMIUM}
+                           || '/usr/lib/chromium/chromium',
+               firefox => '/usr/bin/firefox-esr',
+               coturn => '/usr/bin/turnserver', nft => '/usr/sbin/nft',
+               certutil => '/usr/bin/certutil');
+    my @miss = grep { !-x $bin{$_} } 'nft', @what,
+               (grep { $_ eq 'firefox' } @what) ? 'certutil' : ();
+    Test::More::BAIL_OUT("e2e: not installed: @miss (make deps-test)")
+        if @miss;
+    Test::More::BAIL_OUT('e2e: needs root (ip netns, nftables)') if $>;
+}
+
+# new(), or a failed test saying why the topology could not be set up.
+sub start_ok {
+    my ($class, %o) = @_;
+    my $h = eval { $class->new(%o) };
+    Test::More::ok($h, "e2e $o{stack}: topology and services up")
+        or Test::More::diag("e2e: cannot set up: $@");
+    return $h;
+}
+
+
 # --- the topology -------------------------------------------------------
 
 # Options: stack (ours|reference), signal_nodes (1|2), turn_nodes (1|2).
@@ -733,8 +768,11 @@ sub checks {
     my $pair = $r->{pair} || {};
     my $lt = $pair->{local}{type} // '-';
     my $frames = ($r->{video} || {})->{framesDecoded} // 0;
+    my $rp = $pair->{local}{relayProtocol};
     $c{video} = $lt ne 'relay' ? [0, "selected pair's local candidate "
                                   . "is $lt, not relay"]
+        : $o{relay_protocol} && ($rp // '') ne $o{relay_protocol}
+        ? [0, 'relayed over ' . ($rp // '?') . ", not $o{relay_protocol}"]
         : $frames < 10 ? [0, "$frames inbound video frames decoded, not 10"]
         : [1, "$frames frames decoded over a relay pair ("
               . ($pair->{local}{relayProtocol} // '?') . ')'];
