@@ -8,7 +8,8 @@ library; every one exits by itself after --lifetime seconds and writes
              every message between the two members of a room (the path);
              each connection first gets {"type":"hello","node":NAME}.  Like
              a CDN-fronted service it refuses a TLS handshake without the
-             SNI name --sni.  One JSON line per connection to --record.
+             SNI name --sni (--any-sni: without SNI too).  One JSON line
+             per connection to --record.
   logsink    TRTC's log service stand-in: HTTPS, records every POST (path,
              body, origin) as a JSON line to --record and answers 200 with
              CORS headers; refuses a handshake without the SNI name --sni.
@@ -44,7 +45,8 @@ def tls_context(args):
 
     def sni(sslobj, name, _ctx):
         # a real front end picks the service by SNI: none, no service
-        if name != args.sni and not (name or '').endswith('.' + args.sni):
+        if (name != args.sni and not (name or '').endswith('.' + args.sni)
+                and not (args.any_sni and name is None)):
             with open(args.record + '.refused', 'a') as f:
                 f.write(json.dumps({'time': time.time(), 'sni': name}) + '\n')
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
@@ -198,6 +200,8 @@ def main():
     ap.add_argument('--cert')
     ap.add_argument('--key')
     ap.add_argument('--sni')
+    ap.add_argument('--any-sni', action='store_true',
+                    help='also take a handshake without SNI')
     ap.add_argument('--name', default='node')
     ap.add_argument('--record')
     ap.add_argument('--dir')

@@ -156,19 +156,22 @@ sub start_ok {
 
 # --- the topology -------------------------------------------------------
 
-# Options: stack (ours|reference), signal_nodes (1|2), turn_nodes (1|2).
+# Options: stack (ours|reference), signal_nodes (1|2), turn_nodes (1|2),
+# any_sni (the vendor's services also take TLS without SNI).
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
         stack => $o{stack} || 'ours',
         signal_nodes => $o{signal_nodes} || 1,
         turn_nodes => $o{turn_nodes} || 1,
+        any_sni => $o{any_sni},
         prefix => "te2e$$",
         procs => {}, calls => 0,
     }, $class;
     push @LIVE, $self;
     if ($ENV{TRTC_E2E_KEEP}) {
-        $self->{dir} = "$ENV{TRTC_E2E_KEEP}/$self->{stack}-$$";
+        $self->{dir} = "$ENV{TRTC_E2E_KEEP}/$self->{stack}"
+                     . ($o{any_sni} ? '-any-sni' : '') . "-$$";
         make_path($self->{dir});
     } else {
         $self->{dir} = tempdir('trtc-e2e-XXXXXX', TMPDIR => 1,
@@ -347,7 +350,8 @@ sub start_signal {
     my $addr = $node eq 'a' ? $IP{vendor} : $IP{vendor2};
     $self->spawn_ready("signal-$node", 'vendor', vendor_py('signal',
         '--host', $addr, '--port', 443, $self->tls_args,
-        '--sni', 'signaling.test', '--name', $node,
+        '--sni', 'signaling.test', $self->{any_sni} ? '--any-sni' : (),
+        '--name', $node,
         '--record', "$self->{dir}/vendor/signal.jsonl"));
 }
 
@@ -355,7 +359,8 @@ sub start_logsink {
     my $self = shift;
     $self->spawn_ready('logsink', 'vendor', vendor_py('logsink',
         '--host', $IP{logs}, '--port', 443, $self->tls_args,
-        '--sni', 'yun.test', '--record', "$self->{dir}/vendor/logs.jsonl"));
+        '--sni', 'yun.test', $self->{any_sni} ? '--any-sni' : (),
+        '--record', "$self->{dir}/vendor/logs.jsonl"));
 }
 
 sub start_vendor {
@@ -661,7 +666,7 @@ sub call {
         call => $do_call ? JSON::PP::true : JSON::PP::false,
         uploads => $o{uploads} // 5, uploadGapMs => $o{upload_gap_ms} // 100,
         messages => $o{messages} // 20, probeSessions => $o{probes} // 0,
-        frames => 10,
+        frames => 10, gatherMs => 3000,
         transports => $o{transports} || ['udp', 'tcp'],
         wsMs => 5000, pageMs => ($timeout - 3) * 1000});
     my $t0 = time;
@@ -716,7 +721,9 @@ sub checks {
         : @miss ? [0, "proxy object without @miss"]
         : @auth ? [0, 'TURN refused its credentials: 401']
         : !@relay ? [0, 'no relay candidate with its credentials']
-        : [1, 'served, and the TURN server accepts its credentials'];
+        : [1, ($r->{staticProxy} ? 'written in the page'
+               : 'served by /trtc/proxy')
+              . ', and the TURN server accepts its credentials'];
 
     my @sig = grep { $_->{path} eq "/$r->{room}" && $_->{peer} ne $IP{vendor}
                      && $_->{peer} ne $IP{vendor2} }
