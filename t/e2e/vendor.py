@@ -11,8 +11,9 @@ library; every one exits by itself after --lifetime seconds and writes
              SNI name --sni (--any-sni: without SNI too).  One JSON line
              per connection to --record.
   logsink    TRTC's log service stand-in: HTTPS, records every POST (path,
-             body, origin) as a JSON line to --record and answers 200 with
-             CORS headers; refuses a handshake without the SNI name --sni.
+             body, origin, status) as a JSON line to --record and answers
+             it with CORS headers, 200 or the status in --control (read
+             for each upload); refuses a handshake without the SNI --sni.
   collector  plain HTTP on 127.0.0.1 inside a namespace: serves the pages
              of --dir and writes POST /result/NAME to --dir/NAME.json.
 
@@ -157,12 +158,17 @@ def logsink(args):
 
         def do_POST(self):
             body = self.body()
+            try:
+                with open(args.control) as f:
+                    status = int(f.read().split()[0])
+            except (OSError, TypeError, ValueError, IndexError):
+                status = 200
             append(args.record, {
-                'time': time.time(), 'path': self.path,
+                'time': time.time(), 'path': self.path, 'status': status,
                 'origin': self.headers.get('Origin'),
-                'spooled': self.headers.get('X-Trtc-Spooled'),
                 'body': body.decode('utf-8', 'replace')})
-            self.answer(200, b'{"ok":1}', 'application/json', self.cors())
+            self.answer(status, b'{"ok":1}', 'application/json',
+                        self.cors())
 
         do_GET = do_OPTIONS
 
@@ -204,6 +210,7 @@ def main():
                     help='also take a handshake without SNI')
     ap.add_argument('--name', default='node')
     ap.add_argument('--record')
+    ap.add_argument('--control')
     ap.add_argument('--dir')
     ap.add_argument('--ready', required=True)
     ap.add_argument('--lifetime', type=float, default=900)

@@ -53,12 +53,14 @@ sub detection { return $CHECK{interval} * $CHECK{fails} + $CHECK{timeout} }
 # e (edge) and v (vendor).  Replies of allowed flows pass (conntrack).
 our %RULES = (
     '2-A' => [
-        'iifname "o" oifname "e" tcp dport { 443, 3478 } accept',
+        'iifname "o" oifname "e" tcp dport 443 accept',
+        'iifname "o" oifname "e" tcp dport 3478 accept',
         'iifname "o" oifname "e" udp dport 3478 accept',
         'iifname { "e", "v" } oifname { "e", "v" } accept',
     ],
     '2-A-tcp' => [
-        'iifname "o" oifname "e" tcp dport { 443, 3478 } accept',
+        'iifname "o" oifname "e" tcp dport 443 accept',
+        'iifname "o" oifname "e" tcp dport 3478 accept',
         'iifname { "e", "v" } oifname { "e", "v" } accept',
     ],
     '2-B' => [
@@ -239,11 +241,12 @@ sub network {
        'net.ipv4.ip_forward=1');
 }
 
-# Swaps the firewall's rule set (one nft transaction).
+# Swaps the firewall's rule set (one nft transaction), without the rules
+# matching the regex $drop if given (to break a path on purpose).
 sub firewall {
-    my ($self, $scenario, @drop) = @_;
+    my ($self, $scenario, $drop) = @_;
     my $rules = $RULES{$scenario} or die "no rule set $scenario";
-    my %drop = map { $_ => 1 } @drop;
+    my %drop = map { $_ => 1 } grep { $drop && /$drop/ } @$rules;
     my $text = "flush ruleset\ntable inet e2e {\n"
              . "  chain forward {\n"
              . "    type filter hook forward priority 0; policy drop;\n"
@@ -355,9 +358,17 @@ sub start_signal {
         '--record', "$self->{dir}/vendor/signal.jsonl"));
 }
 
+# The log service answers STATUS to every upload from now on (200: takes
+# them again).
+sub logsink_answer {
+    my ($self, $status) = @_;
+    write_file("$self->{dir}/vendor/logs.control", "$status\n");
+}
+
 sub start_logsink {
     my $self = shift;
     $self->spawn_ready('logsink', 'vendor', vendor_py('logsink',
+        '--control', "$self->{dir}/vendor/logs.control",
         '--host', $IP{logs}, '--port', 443, $self->tls_args,
         '--sni', 'yun.test', $self->{any_sni} ? '--any-sni' : (),
         '--record', "$self->{dir}/vendor/logs.jsonl"));
@@ -506,12 +517,27 @@ allowed-peer-ip=$VENDOR_NET
 EOF
 }
 
+# Restarts turnd node I with a credentials file of another secret (or,
+# $wrong false, with the shared one again).
+sub turn_wrong_secret {
+    my ($self, $i, $wrong) = @_;
+    $self->stop("turn$i");
+    $self->{wrong_secret} = $wrong;
+    $self->start_turn($i);
+}
+
 sub start_turn {
     my ($self, $i) = @_;
     my $addr = ($self->turn_addrs)[$i];
     my $name = "turn$i";
     my $conf = "$self->{dir}/edge/$name.conf";
-    write_file($conf, $self->turn_conf($addr));
+    my $text = $self->turn_conf($addr);
+    if ($self->{wrong_secret}) {
+        my $f = "$self->{dir}/edge/credentials-wrong";
+        write_file($f, "realm trtc.test\nsecret " . ('ab' x 32) . "\n");
+        $text =~ s/^credentials-file=.*/credentials-file=$f/m;
+    }
+    write_file($conf, $text);
     if ($self->{stack} eq 'reference') {
         $self->spawn($name, 'edge', '/usr/bin/turnserver', '-c', $conf,
                      '--pidfile', "$self->{dir}/edge/$name.pid",
@@ -689,7 +715,8 @@ sub call {
 sub uploads_seen {
     my ($self, $r, $expect, $timeout) = @_;
     my $get = sub {
-        [grep { ($_->{body} // '') =~ /"run":"\Q$r->{name}\E"/ }
+        [grep { ($_->{body} // '') =~ /"run":"\Q$r->{name}\E"/
+                && $_->{status} == 200 }
          @{json_lines("$self->{dir}/vendor/logs.jsonl")}];
     };
     wait_for($timeout // 10, sub { @{$get->()} >= $expect });
