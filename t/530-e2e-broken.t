@@ -34,14 +34,18 @@ my @cases = (
                                       logs => 'spooled, never delivered',
                                       echo => 'no call', video => 'no call'},
      sub { $h->firewall('2-A', qr/"e", "v"/) }],
+    ['media peer without a camera', {video => 'nothing to decode'},
+     sub {}, undef, peer_video => 0],
+    ['media peer changing a byte', {echo => 'one message differs'},
+     sub {}, undef, peer_mangle => 1],
 );
 
 for my $case (@cases) {
-    my ($what, $expect, $break, $mend) = @$case;
+    my ($what, $expect, $break, $mend, @opt) = @$case;
     $h->firewall('2-A');
     $break->();
     my $r = $h->call(name => "broken-" . ($what =~ s/\W+/-/gr),
-                     timeout => 15);
+                     timeout => 15, @opt);
     my $c = $h->check_ok("broken: $what", $r, $expect, upload_wait => 3);
     like($c->{proxy}[1], qr/$expect->{proxy}/, "broken: $what: the proxy "
          . "check names the $expect->{proxy}")

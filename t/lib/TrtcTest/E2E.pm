@@ -663,7 +663,8 @@ sub page {
 # office's browser; returns the office page's result, with the vendor's
 # records of this call.  Options: browser, name, call (1), uploads,
 # upload_gap_ms, messages, probes, transports, timeout, during (code run
-# once the office browser started).
+# once the office browser started); peer_video (1: the media peer sends its
+# camera), peer_mangle (0: it changes a byte of one echoed message).
 sub call {
     my ($self, %o) = @_;
     my $name = $o{name} || 'call' . ++$self->{calls};
@@ -677,6 +678,8 @@ sub call {
                      ('a', $self->{signal_nodes} > 1 ? 'b' : ());
         my $url = $self->page('vendor', "peer-$name", 'peer.html',
             {name => "peer-$name", room => $room, signal => \@signal,
+             video => $o{peer_video} // 1 ? JSON::PP::true : JSON::PP::false,
+             mangle => $o{peer_mangle} ? JSON::PP::true : JSON::PP::false,
              pageMs => $timeout * 1000});
         $self->chromium("peer-$name", 'vendor', $url);
         my $want = $self->{signal_nodes} > 1
