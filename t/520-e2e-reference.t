@@ -17,7 +17,8 @@ use warnings;
 use Test::More;
 use TrtcTest::E2E;
 
-my @scenarios = TrtcTest::E2E::pick('SCENARIO', '2-A', '2-A-tcp', '2-B');
+my @scenarios = TrtcTest::E2E::pick('SCENARIO', '2-A', '2-A-tcp', '2-B',
+                                    'impostor');
 my @browsers = TrtcTest::E2E::pick('BROWSER', 'chromium', 'firefox');
 TrtcTest::E2E::need(@browsers, 'coturn');
 
@@ -34,13 +35,20 @@ for my $vendor (TrtcTest::E2E::pick('VENDOR', 'sni', 'any-sni')) {
                                     any_sni => $vendor eq 'any-sni')
         or next;
     for my $sc (@scenarios) {
-        $h->firewall($sc);
+        $h->firewall($sc eq 'impostor' ? '2-A' : $sc);
+        $h->impostor(1) if $sc eq 'impostor';
         for my $br (@browsers) {
             my $r = $h->call(browser => $br, name => "$sc-$br");
-            $h->check_ok("reference ($vendor vendor) $sc $br", $r,
-                         $EXPECT{$vendor},
-                         $sc eq '2-A-tcp' ? (relay_protocol => 'tcp') : ());
+            my $c = $h->check_ok("reference ($vendor vendor) $sc $br", $r,
+                $EXPECT{$vendor},
+                $sc eq '2-A-tcp' ? (relay_protocol => 'tcp') : ());
+            # the wrong outcome, asserted: nothing is verified upstream
+            ok($c->{signaling}[0], "reference ($vendor vendor) impostor "
+               . "$br: the tutorial's nginx verifies no certificate: the "
+               . "call went through the impostor's signaling server")
+                if $sc eq 'impostor' && $vendor eq 'any-sni';
         }
+        $h->impostor(0) if $sc eq 'impostor';
     }
     $h->cleanup;
 }

@@ -282,6 +282,17 @@ sub certificates {
     sh('openssl', 'x509', '-req', '-in', "$d/leaf.csr", '-CA',
        "$d/ca.crt", '-CAkey', "$d/ca.key", '-set_serial', '0x' . $$,
        '-days', '2', '-extfile', "$d/ext", '-out', "$d/leaf.crt");
+    # an impostor's certificate: the same key and names, from a CA nobody
+    # trusts (Chromium's SPKI pin still takes it, nginx must not)
+    sh('openssl', 'genpkey', @ec, '-out', "$d/other-ca.key");
+    sh('openssl', 'req', '-x509', '-new', '-key', "$d/other-ca.key",
+       '-subj', "/CN=trtc e2e CA $$", '-days', '2', '-out',
+       "$d/other-ca.crt", '-addext', 'basicConstraints=critical,CA:TRUE',
+       '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    sh('openssl', 'x509', '-req', '-in', "$d/leaf.csr", '-CA',
+       "$d/other-ca.crt", '-CAkey', "$d/other-ca.key", '-set_serial',
+       '0x1' . $$, '-days', '2', '-extfile', "$d/ext", '-out',
+       "$d/impostor.crt");
     my $spki = sh('sh', '-c', "openssl pkey -in $d/leaf.key -pubout "
         . "-outform der | openssl dgst -sha256 -binary | base64");
     $spki =~ s/\s+//g;
@@ -344,8 +355,20 @@ sub vendor_py { return ('/usr/bin/python3', "$E2E/vendor.py", @_) }
 
 sub tls_args {
     my $self = shift;
-    return ('--cert', "$self->{tls}/leaf.crt", '--key',
-            "$self->{tls}/leaf.key");
+    return ('--cert', "$self->{tls}/"
+            . ($self->{impostor} ? 'impostor' : 'leaf') . '.crt',
+            '--key', "$self->{tls}/leaf.key");
+}
+
+# Restarts the vendor's services with the impostor's certificate (or,
+# $on false, the real one): a man in the middle between edge and vendor.
+sub impostor {
+    my ($self, $on) = @_;
+    $self->{impostor} = $on;
+    my @sig = grep { $self->{procs}{"signal-$_"} } 'a', 'b';
+    $self->stop($_) for 'logsink', map { "signal-$_" } @sig;
+    $self->start_signal($_) for @sig;
+    $self->start_logsink;
 }
 
 sub start_signal {
