@@ -36,7 +36,8 @@ DEPS_BUILD :=   gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
 DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl
 DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 libtext-diff-perl libjson-pp-perl libipc-run-perl \
-                coturn chromium valgrind iproute2 python3-websockets
+                coturn chromium valgrind iproute2 python3-websockets \
+                firefox-esr libnss3-tools nftables conntrack
 
 .PHONY: all turnd module unit deps deps-run deps-test run test bench clean
 
