@@ -141,9 +141,12 @@ sub need {
                certutil => '/usr/bin/certutil');
     my @miss = grep { !-x $bin{$_} } 'nft', @what,
                (grep { $_ eq 'firefox' } @what) ? 'certutil' : ();
-    Test::More::BAIL_OUT("e2e: not installed: @miss (make deps-test)")
-        if @miss;
-    Test::More::BAIL_OUT('e2e: needs root (ip netns, nftables)') if $>;
+    my $why = @miss ? "not installed: @miss (make deps-test)"
+            : $> ? 'needs root (ip netns, nftables)' : undef;
+    return unless $why;
+    Test::More::fail("e2e: cannot set up: $why");
+    Test::More::done_testing();
+    exit 1;
 }
 
 # new(), or a failed test saying why the topology could not be set up.
