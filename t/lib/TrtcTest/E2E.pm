@@ -184,11 +184,18 @@ sub new {
     }
     make_path(map { "$self->{dir}/$_" }
               qw(edge vendor office-pages vendor-pages spool));
-    $self->network;
-    $self->certificates;
-    $self->start_vendor;
-    $self->start_edge;
-    $self->start_collectors;
+    eval {
+        $self->network;
+        $self->certificates;
+        $self->start_vendor;
+        $self->start_edge;
+        $self->start_collectors;
+        1;
+    } or do {
+        my $e = $@;
+        $self->cleanup;         # the next harness of this run reuses names
+        die $e;
+    };
     return $self;
 }
 
