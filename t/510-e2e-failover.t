@@ -7,9 +7,9 @@
 #   log-down     the log service stops in the middle of a call and comes
 #                back: every upload reaches it once, in order (nginx spools
 #                and replays), and the page sees 2xx for each.
-#   signal-fail  two signaling nodes, one killed: within the check's
-#                detection time every new session goes to the live one, and
-#                a new call works.
+#   signal-fail  two signaling nodes, one killed (its host gone: packets
+#                to it dropped): from the check's detection time on every
+#                new session goes to the live one, and a new call works.
 #   turn-fail    two turnd nodes, one killed: within the detection time
 #                /trtc/proxy stops handing it out, and a new call works.
 #
@@ -91,7 +91,10 @@ sub signal_fail {
     my %before = map { $_ => 1 } @{$r0->{sessions} || []};
     ok($before{a} && $before{b}, 'signal-fail: before, sessions go to both '
        . "nodes (@{$r0->{sessions} || []})");
+    # a dead host, not a refusing one: without the active check nginx
+    # would wait for each connection to node a to time out
     $h->stop('signal-a');
+    $h->firewall('2-A', undef, "ip daddr $IP{vendor} tcp dport 443 drop");
     my $killed = time;
     sleep $detect + 0.5;
     for my $br (@browsers) {
@@ -108,6 +111,7 @@ sub signal_fail {
     like(TrtcTest::E2E::slurp($h->dir . '/edge/error.log'),
          qr/peer \Q$IP{vendor}\E:443 of upstream "trtc_signaling" is down/,
          'signal-fail: nginx logged node a down');
+    $h->firewall('2-A');
     $h->start_signal('a');
 }
 
@@ -126,8 +130,9 @@ sub turn_fail {
         turn_urls() eq "$IP{edge}:3478" });
     my $took = time - $killed;
     ok($gone && $took <= $detect + 1, sprintf('turn-fail: /trtc/proxy '
-       . 'stopped handing out the dead node after %.1f s (detection %.1f s)',
-       $took, $detect));
+       . 'stops handing out the dead node within %.1f s (detection %.1f s '
+       . '+ 1): %s', $detect + 1, $detect,
+       $gone ? sprintf('after %.1f s', $took) : 'still handed out'));
     for my $br (@browsers) {
         my $r = $h->call(browser => $br, name => "turn-fail-$br");
         $h->check_ok("turn-fail $br", $r);

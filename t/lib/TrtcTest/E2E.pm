@@ -252,11 +252,13 @@ sub network {
 }
 
 # Swaps the firewall's rule set (one nft transaction), without the rules
-# matching the regex $drop if given (to break a path on purpose).
+# matching the regex $drop if given (to break a path on purpose), with the
+# rules @first before its own.
 sub firewall {
-    my ($self, $scenario, $drop) = @_;
+    my ($self, $scenario, $drop, @first) = @_;
     my $rules = $RULES{$scenario} or die "no rule set $scenario";
     my %drop = map { $_ => 1 } grep { $drop && /$drop/ } @$rules;
+    $rules = [@first, @$rules];
     my $text = "flush ruleset\ntable inet e2e {\n"
              . "  chain forward {\n"
              . "    type filter hook forward priority 0; policy drop;\n"
@@ -595,9 +597,9 @@ sub start_edge {
     die "nginx -t refuses the edge's configuration:\n$t->{out}"
         if $t->{rc};
     $self->spawn('nginx', 'edge', 'nginx', '-c', "$d/nginx.conf");
-    $self->wait_listen('edge', 'tcp', $IP{edge}, 443, 'nginx')
-        if $self->{stack} ne 'reference';
-    $self->wait_listen('edge', 'tcp', '', 443, 'nginx');
+    # the tutorial's "listen 443" is every address
+    $self->wait_listen('edge', 'tcp', $self->{stack} eq 'reference'
+                       ? '' : $IP{edge}, 443, 'nginx');
     $self->start_turn($_) for 0 .. $self->{turn_nodes} - 1;
 }
 
