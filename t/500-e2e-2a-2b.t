@@ -41,6 +41,7 @@ my $h = TrtcTest::E2E->start_ok(stack => 'ours') or done_testing, exit;
 
 for my $sc (@scenarios) {
     $h->firewall($sc eq 'impostor' ? '2-A' : $sc);
+    ok($h->wait_up, "ours $sc: every checked peer up before");
     $h->impostor(1) if $sc eq 'impostor';
     for my $br (@browsers) {
         my $r = $h->call(browser => $br, name => "$sc-$br",

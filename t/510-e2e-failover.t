@@ -113,6 +113,7 @@ sub signal_fail {
          'signal-fail: nginx logged node a down');
     $h->firewall('2-A');
     $h->start_signal('a');
+    ok($h->wait_up, 'signal-fail: node a back up');
 }
 
 sub turn_urls {

@@ -24,7 +24,17 @@ my @cases = (
      sub { $h->firewall('2-A', qr/dport 3478 /) }],
     ['turnd stopped', {proxy => '503', signaling => 'no proxy object',
                        logs => 'no proxy object', @media},
-     sub { $h->stop('turn0') }, sub { $h->start_turn(0) }],
+     sub {
+         $h->stop('turn0');
+         # the call starts once the check has seen it (the 503 is tested)
+         TrtcTest::E2E::wait_for(TrtcTest::E2E::detection() + 2, sub {
+             $h->office_get('/trtc/proxy', 1) eq '503' });
+     },
+     sub {
+         $h->start_turn(0);
+         TrtcTest::E2E::wait_for(TrtcTest::E2E::detection() + 2, sub {
+             $h->office_get('/trtc/proxy', 1) eq '200' });
+     }],
     ['turnd with another secret', {proxy => '401', @media},
      sub { $h->turn_wrong_secret(0, 1) },
      sub { $h->turn_wrong_secret(0, 0) }],
@@ -43,6 +53,7 @@ my @cases = (
 for my $case (@cases) {
     my ($what, $expect, $break, $mend, @opt) = @$case;
     $h->firewall('2-A');
+    ok($h->wait_up, "broken: $what: every checked peer up before");
     $break->();
     my $r = $h->call(name => "broken-" . ($what =~ s/\W+/-/gr),
                      timeout => 15, @opt);

@@ -381,6 +381,7 @@ sub impostor {
     $self->stop($_) for 'logsink', map { "signal-$_" } @sig;
     $self->start_signal($_) for @sig;
     $self->start_logsink;
+    $self->wait_up if !$on;
 }
 
 sub start_signal {
@@ -618,13 +619,29 @@ sub proxy_source {
     });
 }
 
-# GET https://proxy.test/PATH from the office (curl trusting the CA).
+# GET https://proxy.test/PATH from the office (curl trusting the CA):
+# the body, or with $status the status code.
 sub office_get {
-    my ($self, $path) = @_;
+    my ($self, $path, $status) = @_;
     my $r = TrtcTest::Turn::run(10, 'ip', 'netns', 'exec',
         $self->ns('office'), 'curl', '-sS', '--max-time', '5',
+        $status ? ('-o', '/dev/null', '-w', '%{http_code}') : (),
         '--cacert', "$self->{tls}/ca.crt", "https://proxy.test$path");
     return $r->{out};
+}
+
+
+# Ours: waits until trtc_check sees every peer up again (after a path was
+# broken on purpose); true when it does.
+sub wait_up {
+    my $self = shift;
+    return 1 if $self->{stack} eq 'reference';
+    return wait_for(detection() + 3, sub {
+        my $st = eval { decode_json($self->office_get('/trtc/status')) }
+            or return 0;
+        my @peers = map { @{$_->{peers}} } values %{$st->{upstreams}};
+        @peers && !grep { $_->{state} ne 'up' } @peers;
+    });
 }
 
 
