@@ -36,6 +36,10 @@
  * over and may arrive after later ones.  More than 16 files failing in a
  * row on their first try (the upstream answers 5xx to everything) make
  * the replayer pause a second between tries until one goes through.
+ *
+ * The files not yet tried once are the backlog (spool_fresh, shared): new
+ * uploads queue behind it instead of going upstream, so the replayer
+ * takes one off when a file's first try is over (or it leaves untried).
  */
 
 
