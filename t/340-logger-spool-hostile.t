@@ -8,7 +8,8 @@
 #   - order across an outage: uploads sent once the log service is back
 #     queue behind the ones spooled while it was down; once those are
 #     replayed, uploads are proxied directly again, and a file waiting
-#     after its own 500 sends nothing else through the disk;
+#     after its own 500 sends nothing else through the disk; files found
+#     at start are backlog until tried;
 #   - an upload the upstream keeps refusing with 500 does not hold up the
 #     ones after it, and every try of an upload carries one
 #     X-Trtc-Upload-Id;
@@ -360,6 +361,27 @@ like($m, qr/^trtc_logger_uploads_total\{result="expired"\} 3$/m,
      'prometheus: expired');
 like($m, qr/^trtc_logger_uploads_total\{result="damaged"\} 2$/m,
      'prometheus: damaged');
+
+# --- a restart: what the spool holds at start is backlog until tried; an
+# upload right after the start queues behind it
+
+ok(stop_nginx(), 'nginx stops for a restart');
+my $then = int(time * 1000);
+write_file("$sp{order}/.plant", "POST /restart-old HTTP/1.1\r\n$head"
+                                . "Content-Length: 3\r\n\r\nold");
+chown $uid, $gid, "$sp{order}/.plant" if defined $uid;
+rename "$sp{order}/.plant", "$sp{order}/$then-1-000001.req"
+    or die "rename: $!";
+start_nginx() or BAIL_OUT('nginx did not restart: ' . tail_log());
+$r = post('/order/restart-new', 'new');
+is($r->{headers}{'x-trtc-spooled'}, '1',
+   'right after the start: queued behind the file found there');
+my $restarted = sub {
+    [map { $_->{path} } grep { $_->{path} =~ m{^/restart-} } records()];
+};
+wait_for(sub { @{ $restarted->() } >= 2 }, 'both arrive', 10);
+is_deeply($restarted->(), [qw(/restart-old /restart-new)],
+          'the file found at start first');
 
 ok(stop_nginx(), 'nginx stops');
 stop_upstream();
