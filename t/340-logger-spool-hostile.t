@@ -128,6 +128,7 @@ END {
 }
 
 start_nginx() or BAIL_OUT('nginx did not start: ' . tail_log());
+my $started = time;
 
 my $origin = { origin => 'https://app.test' };
 
@@ -201,6 +202,8 @@ for my $i (0 .. 3) {
     sleep 0.005;
 }
 
+# the replayer's "upstream down" wait grows: 1, 2, 4, then 8 s
+sleep 8;
 write_file($control, "200\n");
 start_upstream();
 
@@ -209,11 +212,15 @@ for my $i (4 .. 7) {
     is($r->{status}, 200, "/o$i, service back: 200");
     sleep 0.005;
 }
+my $back = time;
 my @order = map { "/o$_" } 0 .. 7;
 my $arrived = sub {
     [map { $_->{path} } grep { $_->{path} =~ m{^/o\d$} } records()];
 };
-wait_for(sub { @{ $arrived->() } >= 8 }, 'all eight uploads arrive', 10);
+wait_for(sub { @{ $arrived->() } >= 8 }, 'all eight uploads arrive', 15);
+my $late = time - $back;
+ok($late < 4, sprintf('the replayer woke for them, not after its 8 s wait '
+                      . '(%.1f s)', $late));
 is_deeply($arrived->(), \@order,
           'each once, in arrival order across the outage');
 ok(log_text() =~ /spooled as "\d+-\d+-\d+\.req" behind the uploads not yet replayed/,
@@ -361,6 +368,16 @@ like($m, qr/^trtc_logger_uploads_total\{result="expired"\} 3$/m,
      'prometheus: expired');
 like($m, qr/^trtc_logger_uploads_total\{result="damaged"\} 2$/m,
      'prometheus: damaged');
+
+# --- the "upstream down" backoff: the three spools of a dead upstream, no
+# new uploads after their first ones, are tried 1, 2, 4, 8... s apart (not
+# once a tick, as while uploads queue behind their backlog)
+
+my $secs = time - $started;
+my $tries = () = log_text() =~ /to 127\.0\.0\.1:$dead failed \(connect/g;
+my $most = 3 * (int(log($secs) / log(2)) + 2);
+ok($tries <= $most, sprintf('upstream down: %d tries in %.0f s by three '
+                            . 'spools (at most %d)', $tries, $secs, $most));
 
 # --- a restart: what the spool holds at start is backlog until tried; an
 # upload right after the start queues behind it
