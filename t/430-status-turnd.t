@@ -10,6 +10,7 @@
 #
 # Metrics sources that fail, from upstreams whose peer is that same turnd
 # (so their stun checks pass): a body that is not turnd's (garbage), one
+# well formed but without the relayed series (partial), one
 # over the 32k buffer (huge), a 404 (missing), and a port nobody listens
 # on (refused).  Each is
 # counted and shown, and the peer stays up.
@@ -44,6 +45,11 @@ our $Http = <<'_EOC_';
         trtc_check type=stun interval=300ms timeout=250ms
                    metrics=127.0.0.1:$TEST_NGINX_RAND_PORT_1/huge.txt;
     }
+    upstream partial {
+        server 127.0.0.1:$TEST_NGINX_TURND_PORT;
+        trtc_check type=stun interval=300ms timeout=250ms
+                   metrics=127.0.0.1:$TEST_NGINX_RAND_PORT_1/partial;
+    }
     upstream missing {
         server 127.0.0.1:$TEST_NGINX_TURND_PORT;
         trtc_check type=stun interval=300ms timeout=250ms
@@ -57,6 +63,10 @@ our $Http = <<'_EOC_';
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
         root html;
+        location = /partial {
+            # well formed, but no relayed_* series
+            return 200 "# HELP turnd_allocations x\nturnd_allocations 3\n";
+        }
         location = /garbage {
             return 200 "<html>not metrics\nturnd_allocations{x=\"1\"} lots\n";
         }
@@ -112,7 +122,7 @@ sub main::relay_and_wait {
             my $m = $u->{peers}[0]{turnd} or next;
             $n++ if $m->{last_scrape} >= $after;
         }
-        return if $n == 5;
+        return if $n == 6;
         sleep 0.2;
     }
 }
@@ -207,6 +217,7 @@ GET /status
 garbage: up, scrapes >0, failed (malformed metrics), failures all
 huge: up, scrapes >0, failed (answer too large), failures all
 missing: up, scrapes >0, failed (metrics answer not 200), failures all
+partial: up, scrapes >0, failed (malformed metrics), failures all
 refused: up, scrapes >0, failed (connect() failed), failures all
 trtc_turn: up, scrapes >0, ok, failures 0, figures as turnd's
 
@@ -223,5 +234,6 @@ GET /status?format=html
 trtc_turn: up, turnd ADDR: N allocations, N bytes to peers, N bytes from peers [to from allocations raised]
 garbage: up, turnd ADDR: metrics failed: malformed metrics (N of N scrapes) []
 huge: up, turnd ADDR: metrics failed: answer too large (N of N scrapes) []
+partial: up, turnd ADDR: metrics failed: malformed metrics (N of N scrapes) []
 missing: up, turnd ADDR: metrics failed: metrics answer not N (N of N scrapes) []
 refused: up, turnd ADDR: metrics failed: connect() failed (N of N scrapes) []
