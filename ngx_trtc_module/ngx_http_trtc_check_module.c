@@ -793,8 +793,15 @@ ngx_http_trtc_check_timer(ngx_event_t *ev)
     t->start = now;
     ngx_http_trtc_check_probe(t);
 
-    if (t->conf->metrics_port && !t->scrape.active) {
-        /* beside the probe, never part of it: the health is the probe's */
+    /*
+     * Beside the probe, never part of it: the health is the probe's.  Not
+     * while the last scrape's report is still posted: it would be taken
+     * for this one's timeout.
+     */
+
+    if (t->conf->metrics_port && !t->scrape.active
+        && !t->scrape.timer.posted)
+    {
         ngx_http_trtc_check_scrape(t);
     }
 }
