@@ -106,10 +106,9 @@ add_block_preprocessor(sub {
     }
 
     if (defined $conf) {
-        my $msg = $block->bad_msg
+        my $msg = $block->bad_re // quotemeta($block->bad_msg
                   // "invalid parameter \"" . $block->bad_check
-                     . "\" in \"trtc_check\"";
-        $msg = defined $block->bad_re ? $block->bad_re : quotemeta $msg;
+                     . "\" in \"trtc_check\"");
         my $line = $block->bad_line // 3;
         $block->set_value(user_files => ">>> bad.conf\n$conf");
         $block->set_value(http_config => "    include ../html/bad.conf;\n");
