@@ -44,6 +44,35 @@ typedef struct {
 } ngx_http_trtc_check_minute_t;
 
 
+/* turnd's metrics in a minute: the most allocations, bytes relayed */
+typedef struct {
+    uint32_t                    minute;        /* wall time / 60 */
+    uint32_t                    allocations;
+    uint64_t                    to_peer;
+    uint64_t                    from_peer;
+} ngx_http_trtc_check_turnd_minute_t;
+
+
+/* the last scrape of turnd's metrics (trtc_check metrics=) */
+typedef struct {
+    time_t                      last;          /* last scrape ended */
+    ngx_uint_t                  last_ok;
+    u_char                      last_error[NGX_HTTP_TRTC_CHECK_ERR_LEN];
+    ngx_uint_t                  scrapes;       /* all time */
+    ngx_uint_t                  failures;      /* all time */
+    ngx_uint_t                  counted;       /* the counters below are */
+
+    /* as last scraped: allocations now, counters since turnd started */
+    uint64_t                    allocations;
+    uint64_t                    packets_to_peer;
+    uint64_t                    packets_from_peer;
+    uint64_t                    bytes_to_peer;
+    uint64_t                    bytes_from_peer;
+
+    ngx_http_trtc_check_turnd_minute_t  history[NGX_HTTP_TRTC_CHECK_HISTORY];
+} ngx_http_trtc_check_turnd_t;
+
+
 typedef struct {
     u_char                      key[NGX_HTTP_TRTC_CHECK_KEY_LEN];
     ngx_uint_t                  used;
@@ -67,6 +96,8 @@ typedef struct {
 
     /* slot (minute % NGX_HTTP_TRTC_CHECK_HISTORY) */
     ngx_http_trtc_check_minute_t  history[NGX_HTTP_TRTC_CHECK_HISTORY];
+
+    ngx_http_trtc_check_turnd_t   turnd;
 } ngx_http_trtc_check_peer_t;
 
 
@@ -98,6 +129,12 @@ typedef struct {
     u_char                      tid[12];
     ngx_msec_t                  start;
     ngx_str_t                   request;
+
+    /* turnd's metrics: a scrape beside each probe, its own client */
+    ngx_http_trtc_client_t      scrape;
+    ngx_addr_t                  metrics_addr;
+    ngx_str_t                   metrics_request;
+    u_char                     *metrics_buf;
 } ngx_http_trtc_check_target_t;
 
 
@@ -118,6 +155,11 @@ struct ngx_http_trtc_check_conf_s {
     ngx_str_t                       ca;
     ngx_ssl_t                      *ssl;
 
+    /* metrics=[address:]port[/uri]: turnd's Prometheus metrics */
+    in_port_t                       metrics_port;  /* 0: none */
+    ngx_addr_t                     *metrics_addr;  /* NULL: the peer's */
+    ngx_str_t                       metrics_uri;
+
     ngx_http_upstream_srv_conf_t   *upstream;
     ngx_http_upstream_init_peer_pt  original_init;
     ngx_http_trtc_check_shm_t      *sh;        /* this cycle's zone */
@@ -136,10 +178,22 @@ ngx_uint_t ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
 
 /* the zone and the checked upstreams, for trtc_status */
 ngx_http_trtc_check_shm_t *ngx_http_trtc_check_shm(ngx_http_request_t *r);
+ngx_http_trtc_check_peer_t *ngx_http_trtc_check_record(
+    ngx_http_trtc_check_target_t *t);
 ngx_array_t *ngx_http_trtc_check_confs(ngx_http_request_t *r);
 const char *ngx_http_trtc_check_type_name(ngx_uint_t type);
 
 void ngx_http_trtc_check_probe(ngx_http_trtc_check_target_t *t);
+
+/* ngx_http_trtc_check_metrics.c: scrapes of turnd's metrics */
+char *ngx_http_trtc_check_metrics_conf(ngx_conf_t *cf,
+    ngx_http_trtc_check_conf_t *ccf, ngx_str_t *value);
+ngx_int_t ngx_http_trtc_check_metrics_target(ngx_conf_t *cf,
+    ngx_http_trtc_check_conf_t *ccf, ngx_http_trtc_check_target_t *t,
+    ngx_http_upstream_rr_peer_t *peer);
+void ngx_http_trtc_check_scrape(ngx_http_trtc_check_target_t *t);
+ngx_int_t ngx_http_trtc_check_metrics_parse(u_char *p, u_char *last,
+    uint64_t *v);
 void ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t,
     ngx_uint_t ok, ngx_uint_t status, const char *error);
 

@@ -49,8 +49,6 @@ static ngx_int_t ngx_http_trtc_check_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_trtc_check_init_process(ngx_cycle_t *cycle);
 static void ngx_http_trtc_check_exit_process(ngx_cycle_t *cycle);
-static ngx_http_trtc_check_peer_t *ngx_http_trtc_check_record(
-    ngx_http_trtc_check_target_t *t);
 static void ngx_http_trtc_check_timer(ngx_event_t *ev);
 static void ngx_http_trtc_check_schedule(ngx_http_trtc_check_target_t *t,
     ngx_msec_t delay);
@@ -264,6 +262,16 @@ ngx_http_trtc_check(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             || ngx_strcmp(value[i].data, "verify=off") == 0)
         {
             ccf->verify = (value[i].data[8] == 'n');
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "metrics=", 8) == 0) {
+            if (ngx_http_trtc_check_metrics_conf(cf, ccf, &value[i])
+                != NGX_CONF_OK)
+            {
+                goto invalid;
+            }
+
             continue;
         }
 
@@ -532,6 +540,13 @@ ngx_http_trtc_check_targets(ngx_conf_t *cf, ngx_http_trtc_check_conf_t *ccf)
 
             *ngx_cpymem(p, t->host.data, t->host.len) = '\0';
             t->host.data = p;
+
+            if (ccf->metrics_port
+                && ngx_http_trtc_check_metrics_target(cf, ccf, t, peer)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
 
         peers = peers->next;
@@ -777,6 +792,18 @@ ngx_http_trtc_check_timer(ngx_event_t *ev)
 
     t->start = now;
     ngx_http_trtc_check_probe(t);
+
+    /*
+     * Beside the probe, never part of it: the health is the probe's.  Not
+     * while the last scrape's report is still posted: it would be taken
+     * for this one's timeout.
+     */
+
+    if (t->conf->metrics_port && !t->scrape.active
+        && !t->scrape.timer.posted)
+    {
+        ngx_http_trtc_check_scrape(t);
+    }
 }
 
 
@@ -875,7 +902,7 @@ ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t, ngx_uint_t ok,
 
 /* the target's record, if it still is (under the zone's lock) */
 
-static ngx_http_trtc_check_peer_t *
+ngx_http_trtc_check_peer_t *
 ngx_http_trtc_check_record(ngx_http_trtc_check_target_t *t)
 {
     ngx_http_trtc_check_peer_t  *rec;
@@ -921,6 +948,10 @@ ngx_http_trtc_check_exit_process(ngx_cycle_t *cycle)
 
             if (t[j].client.active) {
                 ngx_http_trtc_client_cancel(&t[j].client);
+            }
+
+            if (t[j].scrape.active) {
+                ngx_http_trtc_client_cancel(&t[j].scrape);
             }
 
             if (t[j].udp != NULL) {

@@ -16,6 +16,9 @@ static void ngx_http_trtc_client_timer(ngx_event_t *ev);
 static void ngx_http_trtc_client_write(ngx_event_t *wev);
 static void ngx_http_trtc_client_read(ngx_event_t *rev);
 static ngx_int_t ngx_http_trtc_client_status(ngx_http_trtc_client_t *cl);
+static const char *ngx_http_trtc_client_body(ngx_http_trtc_client_t *cl);
+static ngx_int_t ngx_http_trtc_client_header(u_char *p, u_char *last,
+    const char *name, size_t len, ngx_str_t *value);
 static ngx_int_t ngx_http_trtc_client_test_connect(ngx_connection_t *c);
 static void ngx_http_trtc_client_ssl_init(ngx_http_trtc_client_t *cl,
     ngx_connection_t *c);
@@ -36,6 +39,11 @@ ngx_http_trtc_client_start(ngx_http_trtc_client_t *cl)
     cl->error = NULL;
     cl->sent = 0;
     cl->nin = 0;
+    cl->rbuf = cl->buf ? cl->buf : cl->in;
+    cl->rsize = cl->buf ? cl->buf_size : sizeof(cl->in);
+    cl->body.data = NULL;
+    cl->body.len = 0;
+    cl->got_status = 0;
     cl->interim = 0;
     cl->eol = 0;
     cl->active = 1;
@@ -187,6 +195,7 @@ static void
 ngx_http_trtc_client_read(ngx_event_t *rev)
 {
     ssize_t                  n;
+    const char              *error;
     ngx_connection_t        *c;
     ngx_http_trtc_client_t  *cl;
 
@@ -198,7 +207,12 @@ ngx_http_trtc_client_read(ngx_event_t *rev)
     }
 
     for ( ;; ) {
-        n = c->recv(c, cl->in + cl->nin, sizeof(cl->in) - cl->nin);
+        if (cl->nin == cl->rsize) {
+            ngx_http_trtc_client_finish(cl, 0, "answer too large");
+            return;
+        }
+
+        n = c->recv(c, cl->rbuf + cl->nin, cl->rsize - cl->nin);
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_read_event(rev, 0) != NGX_OK) {
@@ -214,6 +228,12 @@ ngx_http_trtc_client_read(ngx_event_t *rev)
         }
 
         if (n == 0) {
+            if (cl->got_status) {
+                error = ngx_http_trtc_client_body(cl);
+                ngx_http_trtc_client_finish(cl, error == NULL, error);
+                return;
+            }
+
             ngx_http_trtc_client_finish(cl, 0,
                                         "connection closed before a status");
             return;
@@ -221,12 +241,22 @@ ngx_http_trtc_client_read(ngx_event_t *rev)
 
         cl->nin += n;
 
+        if (cl->got_status) {
+            continue;
+        }
+
         switch (ngx_http_trtc_client_status(cl)) {
 
         case NGX_AGAIN:
             continue;
 
         case NGX_OK:
+            if (cl->buf) {
+                /* the rest of the answer, until the peer closes */
+                cl->got_status = 1;
+                continue;
+            }
+
             ngx_http_trtc_client_finish(cl, 1, NULL);
             return;
 
@@ -253,8 +283,8 @@ ngx_http_trtc_client_status(ngx_http_trtc_client_t *cl)
     for ( ;; ) {
 
         if (cl->interim) {
-            p = cl->in;
-            last = cl->in + cl->nin;
+            p = cl->rbuf;
+            last = cl->rbuf + cl->nin;
 
             while (p < last && cl->eol < 2) {
                 if (*p == LF) {
@@ -268,7 +298,7 @@ ngx_http_trtc_client_status(ngx_http_trtc_client_t *cl)
             }
 
             cl->nin = last - p;
-            ngx_memmove(cl->in, p, cl->nin);
+            ngx_memmove(cl->rbuf, p, cl->nin);
 
             if (cl->eol < 2) {
                 return NGX_AGAIN;
@@ -281,7 +311,7 @@ ngx_http_trtc_client_status(ngx_http_trtc_client_t *cl)
             return NGX_AGAIN;
         }
 
-        p = cl->in;
+        p = cl->rbuf;
 
         if (ngx_strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' '
             || p[9] < '1' || p[9] > '5'
@@ -302,6 +332,108 @@ ngx_http_trtc_client_status(ngx_http_trtc_client_t *cl)
         cl->eol = 0;
         cl->status = 0;
     }
+}
+
+
+/*
+ * The answer, from its final status line, read up to the close: the body
+ * follows the empty line.  A Content-Length that disagrees is a cut
+ * answer; a chunked one is refused (the request says HTTP/1.0).
+ */
+
+static const char *
+ngx_http_trtc_client_body(ngx_http_trtc_client_t *cl)
+{
+    u_char     *p, *last, *body;
+    off_t       n;
+    ngx_str_t   v;
+
+    p = cl->rbuf;
+    last = cl->rbuf + cl->nin;
+    body = NULL;
+
+    for ( /* void */ ; p + 1 < last; p++) {
+        if (p[0] == LF && p[1] == LF) {
+            body = p + 2;
+            break;
+        }
+
+        if (p[0] == LF && p[1] == CR && p + 2 < last && p[2] == LF) {
+            body = p + 3;
+            break;
+        }
+    }
+
+    if (body == NULL) {
+        return "header not terminated";
+    }
+
+    if (ngx_http_trtc_client_header(cl->rbuf, body, "transfer-encoding",
+                                    sizeof("transfer-encoding") - 1, &v)
+        == NGX_OK)
+    {
+        return "chunked answer";
+    }
+
+    if (ngx_http_trtc_client_header(cl->rbuf, body, "content-length",
+                                    sizeof("content-length") - 1, &v)
+        == NGX_OK)
+    {
+        n = ngx_atoof(v.data, v.len);
+
+        if (n == NGX_ERROR || n != (off_t) (last - body)) {
+            return "body length differs from Content-Length";
+        }
+    }
+
+    cl->body.data = body;
+    cl->body.len = last - body;
+
+    return NULL;
+}
+
+
+/* a header's value, spaces trimmed, within [p, last) */
+
+static ngx_int_t
+ngx_http_trtc_client_header(u_char *p, u_char *last, const char *name,
+    size_t len, ngx_str_t *value)
+{
+    u_char  *eol;
+
+    while (p < last) {
+        eol = ngx_strlchr(p, last, LF);
+        if (eol == NULL) {
+            eol = last;
+        }
+
+        /* the status line is the first line; it has no ':' at len */
+
+        if ((size_t) (eol - p) > len && p[len] == ':'
+            && ngx_strncasecmp(p, (u_char *) name, len) == 0)
+        {
+            p += len + 1;
+
+            while (p < eol && (*p == ' ' || *p == '\t')) {
+                p++;
+            }
+
+            while (eol > p && (eol[-1] == CR || eol[-1] == ' '
+                               || eol[-1] == '\t'))
+            {
+                eol--;
+            }
+
+            value->data = p;
+            value->len = eol - p;
+
+            return NGX_OK;
+        }
+
+        p = eol + 1;
+    }
+
+    return NGX_DECLINED;
 }
 
 

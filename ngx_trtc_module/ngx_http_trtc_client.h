@@ -19,8 +19,9 @@
  * logger spool's replays and the active health checks.  It connects (TCP,
  * optionally TLS with SNI and certificate verification, as the proxy
  * module does it), sends a prepared request, and reads the status line
- * of the answer.  The whole exchange has one cancelable timeout, so it
- * never holds up a graceful shutdown.
+ * of the answer (or, given a buffer, the whole answer and its body).
+ * The whole exchange has one cancelable timeout, so it never holds up a
+ * graceful shutdown.
  */
 
 
@@ -45,7 +46,15 @@ struct ngx_http_trtc_client_s {
     void                            *data;
     ngx_uint_t                       log_error;   /* NGX_ERROR_ERR etc. */
 
+    /*
+     * With a buffer, the whole answer is read into it until the peer
+     * closes (send HTTP/1.0): one too big for it is an error, not cut.
+     */
+    u_char                          *buf;
+    size_t                           buf_size;
+
     /* results, when the handler runs */
+    ngx_str_t                        body;        /* in buf, when ok */
     ngx_uint_t                       status;      /* final status, or 0 */
     ngx_uint_t                       ok;          /* the exchange worked */
     const char                      *error;       /* why not */
@@ -57,10 +66,13 @@ struct ngx_http_trtc_client_s {
     ngx_msec_t                       start;
     size_t                           sent;
     u_char                           in[256];
+    u_char                          *rbuf;        /* in, or buf */
+    size_t                           rsize;
     size_t                           nin;
     ngx_uint_t                       eol;         /* line ends in a row */
     unsigned                         interim:1;   /* skipping a 1xx */
     unsigned                         active:1;
+    unsigned                         got_status:1;
 };
 
 

@@ -11,6 +11,7 @@
 #include "ngx_http_trtc_module.h"
 #include "ngx_http_trtc_check.h"
 #include "ngx_http_trtc_proxy.h"
+#include "ngx_http_trtc_status_turnd.h"
 
 
 /*
@@ -314,6 +315,8 @@ ngx_http_trtc_status_size(ngx_array_t *confs, ngx_uint_t format)
                 size += NGX_HTTP_TRTC_STATUS_CHART_SIZE;
             }
         }
+
+        size += ngx_http_trtc_status_turnd_size(cp[i]);
     }
 
     return size;
@@ -404,9 +407,11 @@ ngx_http_trtc_status_json(u_char *p, ngx_array_t *confs,
 
             p = ngx_sprintf(p, ",\"latency_ms\":%M,\"consecutive_passes\":%ui,"
                             "\"consecutive_fails\":%ui,\"checks\":%ui,"
-                            "\"failures\":%ui}",
+                            "\"failures\":%ui",
                             rec->latency, rec->passes, rec->fails,
                             rec->checks, rec->failures);
+            p = ngx_http_trtc_status_turnd_json(p, &t[j], rec);
+            *p++ = '}';
         }
 
         p = ngx_cpymem(p, "]}", 2);
@@ -650,6 +655,7 @@ ngx_http_trtc_status_html(u_char *p, ngx_array_t *confs,
                             rec->latency, rec->passes, rec->fails,
                             rec->checks, rec->failures);
             p = ngx_http_trtc_status_chart(p, rec, ngx_time());
+            p = ngx_http_trtc_status_turnd_html(p, &t[j], rec, ngx_time());
             p = ngx_cpymem(p, "</td></tr>\n", sizeof("</td></tr>\n") - 1);
         }
 

@@ -106,10 +106,9 @@ add_block_preprocessor(sub {
     }
 
     if (defined $conf) {
-        my $msg = $block->bad_msg
+        my $msg = $block->bad_re // quotemeta($block->bad_msg
                   // "invalid parameter \"" . $block->bad_check
-                     . "\" in \"trtc_check\"";
-        $msg = defined $block->bad_re ? $block->bad_re : quotemeta $msg;
+                     . "\" in \"trtc_check\"");
         my $line = $block->bad_line // 3;
         $block->set_value(user_files => ">>> bad.conf\n$conf");
         $block->set_value(http_config => "    include ../html/bad.conf;\n");
@@ -402,6 +401,46 @@ server {
 
 
 
+=== TEST 37c: config error: metrics= port 0
+--- bad_check: type=stun metrics=0
+--- bad_msg: invalid parameter "metrics=0" in "trtc_check"
+
+
+
+=== TEST 37d: config error: metrics= port over 65535
+--- bad_check: type=stun metrics=65536/metrics
+--- bad_msg: invalid parameter "metrics=65536/metrics" in "trtc_check"
+
+
+
+=== TEST 37e: config error: metrics= empty
+--- bad_check: type=stun metrics=
+--- bad_msg: invalid parameter "metrics=" in "trtc_check"
+
+
+
+=== TEST 37f: config error: metrics= address without a port
+--- bad_check: type=stun metrics=127.0.0.1/metrics
+--- bad_msg: invalid parameter "metrics=127.0.0.1/metrics" in "trtc_check"
+
+
+
+=== TEST 37g: config error: metrics= twice
+--- bad_check: type=stun metrics=9641 metrics=9642
+--- bad_msg: invalid parameter "metrics=9642" in "trtc_check"
+
+
+
+=== TEST 37h: config error: metrics= uri with a control character
+--- bad_conf
+upstream u {
+    server 127.0.0.1:1;
+    trtc_check type=stun "metrics=9641/a\tb";
+}
+--- bad_re: invalid parameter "metrics=9641/a\tb" in "trtc_check"
+
+
+
 === TEST 38: a valid trtc_check with every parameter starts
 --- config
     location = /t { return 204; }
@@ -416,6 +455,15 @@ server {
     upstream v {
         server 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
         trtc_check;
+    }
+    upstream w {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_4;
+        trtc_check type=stun interval=1h timeout=1s metrics=9641;
+    }
+    upstream x {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_4;
+        trtc_check type=stun interval=1h timeout=1s
+                   metrics=127.0.0.1:9641/turnd/metrics?x=1;
     }
 --- request
 GET /t

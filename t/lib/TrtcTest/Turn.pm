@@ -20,6 +20,7 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
+use IO::Select;
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(time sleep);
@@ -327,6 +328,35 @@ sub run {
     my $out = <$fh> // '';
     return { rc => $rc, out => $out, timed_out => $timed_out,
              cmd => join(' ', @cmd) };
+}
+
+
+# A UDP relay with TrtcTest::Stun: an allocation, a permission, then n
+# payloads of size bytes (Send indications) to a UDP peer on 127.0.0.1,
+# which echoes each back through the relay.  Options: port, user, pass,
+# n (20), size (100).  Returns the client (the allocation lives as long as
+# it does) and how many payloads came back whole.
+sub relay_echo {
+    my (%o) = @_;
+    my ($n, $size) = ($o{n} // 20, $o{size} // 100);
+    my $peer = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                     LocalPort => 0, Proto => 'udp')
+        or die "peer socket: $!";
+    my $c = TrtcTest::Stun->new(port => $o{port}, user => $o{user},
+                                pass => $o{pass});
+    return ($c, 0) unless ($c->allocate->{code} // 0) == 200
+        && ($c->create_permission('127.0.0.1')->{code} // 0) == 200;
+    my $sel = IO::Select->new($peer);
+    my $back = 0;
+    for (1 .. $n) {
+        $c->send_indication('127.0.0.1', $peer->sockport, 'x' x $size);
+        next unless $sel->can_read(2);
+        my $from = $peer->recv(my $buf, 65535) // next;
+        $peer->send($buf, 0, $from);
+        my ($data) = $c->recv_data(2);
+        $back++ if defined $data && length $data == $size;
+    }
+    return ($c, $back);
 }
 
 
