@@ -537,7 +537,9 @@ td_metrics_put(td_metrics_out_t *o, const char *fmt, ...)
 
     for ( ;; ) {
         va_start(ap, fmt);
-        n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        /* no buffer yet: only measure (NULL + 0 is undefined) */
+        n = vsnprintf(o->cap ? o->buf + o->len : NULL, o->cap - o->len,
+                      fmt, ap);
         va_end(ap);
 
         if (n < 0) {
