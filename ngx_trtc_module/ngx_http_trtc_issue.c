@@ -107,6 +107,7 @@ ngx_http_trtc_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
 
     issuer->type = type;
     issuer->ttl = NGX_HTTP_TRTC_DEFAULT_TTL;
+    issuer->location = clcf->name;
     issuer->directive = value[0];
     issuer->file = cf->conf_file->file.name.data;
     issuer->line = cf->conf_file->line;

@@ -49,6 +49,7 @@ typedef struct {
     ngx_uint_t                       relay;      /* iceTransportPolicy */
     ngx_uint_t                       turn_server;
 
+    ngx_str_t                        location;   /* for trtc_diagnostics */
     ngx_str_t                        directive;  /* for messages */
     u_char                          *file;
     ngx_uint_t                       line;

@@ -843,7 +843,9 @@ ngx_http_trtc_spool_answer(ngx_http_trtc_spool_job_t *job)
 
     if (job->failed == NULL) {
         (void) ngx_atomic_fetch_add(&pc->spool_files[sp->index], 1);
-        (void) ngx_atomic_fetch_add(&pc->uploads_spooled, 1);
+        (void) ngx_atomic_fetch_add(ngx_http_trtc_proxy_is_test(r)
+                                    ? &pc->uploads_test_spooled
+                                    : &pc->uploads_spooled, 1);
 
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                       "trtc logger: upstream failed (%ui), upload of %O "
