@@ -801,7 +801,7 @@ ngx_http_trtc_proxy_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    if (u != NULL && u->state != NULL) {
+    if (u != NULL && u->state != NULL && !ngx_http_trtc_proxy_is_test(r)) {
         (void) ngx_atomic_fetch_add(&pc->signaling_bytes_up,
                                     (ngx_atomic_int_t) u->state->bytes_sent);
         (void) ngx_atomic_fetch_add(&pc->signaling_bytes_down,
