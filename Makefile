@@ -4,6 +4,7 @@
 #   make run        install what it needs, build, run nginx + turnd on loopback
 #   make test       install what the tests need, build, prove -r t/
 #   make bench      benchmarks (bench/)
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (t/fuzz/)
 #
 # The module is built against Debian's nginx (nginx-dev ships its headers
 # and build system in /usr/share/nginx/src), so the .so loads into the
@@ -41,9 +42,11 @@ DEPS_DEB :=     dpkg-dev debhelper fakeroot lintian adduser
 DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 libtext-diff-perl libjson-pp-perl libipc-run-perl \
                 coturn chromium valgrind iproute2 python3-websockets \
-                $(DEPS_DEB) prometheus systemd
+                $(DEPS_DEB) prometheus systemd clang libclang-rt-14-dev \
+                firefox-esr libnss3-tools nftables conntrack
 
-.PHONY: all turnd module unit deps deps-run deps-test run test bench clean deb
+.PHONY: all turnd module unit deps deps-run deps-test run test bench clean \
+        deb fuzz fuzz-build asan
 
 all: turnd module unit
 
@@ -112,9 +115,11 @@ run: deps-run
 	util/run.sh
 
 test: deps-test
-	$(MAKE) all
+	$(MAKE) all fuzz-build asan
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(B)/ngx_http_trtc_module.so \
 	    prove -I t/lib -r t/
+	@echo "the turnd tests again, under ASan and UBSan ($(B)/asan/turnd):"
+	TRTC_TEST_TURND=$(CURDIR)/$(B)/asan/turnd prove -I t/lib $(ASAN_TESTS)
 
 bench: deps-test
 	$(MAKE) all
@@ -136,3 +141,59 @@ deb:
 
 clean:
 	rm -rf $(B) t/servroot*
+
+
+# Sanitizers.  build/asan/turnd: turnd under ASan and UBSan, for the
+# second pass of `make test` (TRTC_TEST_TURND selects it).  Fuzz targets
+# (t/fuzz/*_fuzz.c): libFuzzer with ASan and UBSan; `make test` runs each
+# for a few seconds over its corpus (t/fuzz/corpus/NAME), `make fuzz` for
+# FUZZ_SECONDS each, keeping what it finds in build/fuzz/corpus/NAME
+# (merge the useful inputs into t/fuzz/corpus/NAME with -merge=1).
+
+SAN_CC ?=       clang
+SAN_FLAGS :=    -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := $(patsubst t/fuzz/%_fuzz.c, %, $(wildcard t/fuzz/*_fuzz.c))
+ASAN_TESTS :=   t/100-turnd-clients.t t/110-turnd-refusals.t \
+                t/130-turnd-tcp-framing.t t/140-turnd-relay-socket.t \
+                $(wildcard t/1[5-7]*-turnd-*.t)
+ASAN_OBJS :=    $(patsubst %.c, $(B)/asan/obj/%.o, $(COMMON_SRCS) \
+                    $(TURND_SRCS))
+FUZZ_OBJS :=    $(patsubst %.c, $(B)/fuzz/obj/%.o, $(COMMON_SRCS) \
+                    $(TURND_SRCS))
+
+.SECONDARY: $(ASAN_OBJS) $(FUZZ_OBJS)
+
+asan: $(B)/asan/turnd
+
+fuzz-build: $(patsubst %, $(B)/fuzz/%_fuzz, $(FUZZ_TARGETS))
+
+$(B)/asan/obj/%.o: %.c $(wildcard common/*.h turnd/*.h)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) $(TD_CFLAGS) -c -o $@ $<
+
+$(B)/asan/turnd: $(B)/asan/obj/turnd/td_main.o $(ASAN_OBJS)
+	$(SAN_CC) $(SAN_FLAGS) -o $@ $^ $(TD_LIBS)
+
+$(B)/fuzz/obj/%.o: %.c $(wildcard common/*.h turnd/*.h)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer-no-link $(TD_CFLAGS) \
+	    -c -o $@ $<
+
+$(B)/fuzz/%_fuzz: t/fuzz/%_fuzz.c $(FUZZ_OBJS)
+	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer $(TD_CFLAGS) -o $@ $^ \
+	    $(TD_LIBS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(B)/fuzz/corpus/$$t $(B)/fuzz/crash/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    $(B)/fuzz/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	        -close_fd_mask=3 -print_final_stats=1 \
+	        -artifact_prefix=$(B)/fuzz/crash/$$t/ \
+	        $(B)/fuzz/corpus/$$t t/fuzz/corpus/$$t \
+	        > $(B)/fuzz/$$t.log 2>&1 \
+	        || { tail -40 $(B)/fuzz/$$t.log; exit 1; }; \
+	    grep -E '^(#[0-9]+.*DONE|stat::)' $(B)/fuzz/$$t.log; \
+	done

@@ -526,6 +526,34 @@ trtc_cred_rest_expiry(const char *user, size_t len, time_t *expiry)
 }
 
 
+const char *
+trtc_cred_rest_name(const char *user, size_t len, size_t *name_len)
+{
+    size_t       i;
+    const char  *colon;
+
+    colon = memchr(user, ':', len);
+
+    if (colon == NULL) {
+        *name_len = len;
+        return user;
+    }
+
+    for (i = 0; user + i < colon; i++) {
+        if (user[i] < '0' || user[i] > '9') {
+            /* "NAME:EXPIRY" */
+            *name_len = (size_t) (colon - user);
+            return user;
+        }
+    }
+
+    /* "EXPIRY:NAME" (and ":NAME") */
+    *name_len = len - (size_t) (colon + 1 - user);
+
+    return colon + 1;
+}
+
+
 int
 trtc_cred_rest_keys(const trtc_cred_t *cred, const char *user,
     size_t user_len, time_t now, uint8_t (*keys)[16], size_t max_keys,

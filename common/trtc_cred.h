@@ -101,6 +101,14 @@ void trtc_cred_rest_password(const uint8_t *secret, size_t secret_len,
 int trtc_cred_rest_expiry(const char *user, size_t len, time_t *expiry);
 
 /*
+ * The name of a REST username, as coturn counts quotas: "EXPIRY:NAME"
+ * gives NAME, "NAME:EXPIRY" gives NAME, a name without ':' itself.
+ * Returns where it starts in user, its length in *name_len.
+ */
+const char *trtc_cred_rest_name(const char *user, size_t len,
+    size_t *name_len);
+
+/*
  * The candidate long-term keys of a REST username: for every secret,
  * MD5(user:realm:base64(HMAC-SHA1(secret, user))), at most max_keys of
  * them, in secret order; the caller verifies MESSAGE-INTEGRITY with each.

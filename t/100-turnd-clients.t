@@ -60,6 +60,9 @@ realm=trtc.test
 lt-cred-mech
 user=turn:turn-pw
 allow-loopback-peers
+# client to client (-y) relays from one relay of the server to another:
+# turnd denies its own relay addresses as peers unless allowed
+allow-relay-peers
 EOF
 
 {

@@ -269,6 +269,8 @@ realm=trtc.test
 lt-cred-mech
 user=turn:turn-pw
 allow-loopback-peers
+# two peer connections relayed by the one turnd: relay to relay
+allow-relay-peers
 EOF
 my $port = $srv->port;
 

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "td_log.h"
+#include "td_peer.h"
 #include "td_relay.h"
 #include "td_server.h"
 #include "td_alloc.h"
@@ -371,12 +372,15 @@ td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
     memcpy(a->user, user, user_len);
     a->user[user_len] = '\0';
     a->user_len = user_len;
+    a->quota = a->user;
+    a->quota_len = user_len;
 
     memcpy(a->tid, tid, sizeof(a->tid));
 
     if (cl->tcp) {
         cl->conn->alloc = a;
         td_timer_del(&cl->conn->idle);
+        td_tcp_authenticated(cl->conn);
 
     } else {
         td_htable_insert(&thr->allocs, &a->hnode,
@@ -458,7 +462,7 @@ td_alloc_free(td_alloc_t *a, const char *why)
     a->ev.kind = TD_EV_CLOSED;
     a->ev.fd = -1;
 
-    td_alloc_quota_release(a->user, a->user_len);
+    td_alloc_quota_release(a->quota, a->quota_len);
 
     if (a->prev != NULL) {
         a->prev->next = a->next;
@@ -550,6 +554,7 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
 
         p->alloc = a;
         p->ip = ip;
+        p->self = td_peer_self_ip(peer);
         p->timer.kind = TD_TIMER_PERM;
 
         td_htable_insert(&thr->perms, &p->hnode, td_keyep_hash(a, &ip));

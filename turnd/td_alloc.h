@@ -85,6 +85,7 @@ struct td_perm_s {
     td_alloc_t               *alloc;
     td_perm_t                *next;          /* the allocation's list */
     td_ep_t                   ip;            /* port 0 */
+    unsigned                  self:1;        /* one of turnd's IPs */
 };
 
 struct td_chan_s {
@@ -122,6 +123,8 @@ struct td_alloc_s {
 
     char                     *user;          /* NUL-terminated copy */
     size_t                    user_len;
+    const char               *quota;         /* in user: quotas count it */
+    size_t                    quota_len;
 
     uint8_t                   tid[12];       /* of the Allocate */
     uint8_t                   token[8];      /* RESERVATION-TOKEN made */

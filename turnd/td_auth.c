@@ -203,6 +203,18 @@ td_auth_reload(const td_conf_t *conf)
         return -1;
     }
 
+    /*
+     * A file caught while it is rewritten (truncated, not yet filled)
+     * would lock every client out: refused, as nginx's side refuses it.
+     */
+    if (st->has_file && st->file.nusers == 0 && st->file.nsecrets == 0) {
+        td_log(TD_LOG_ERR, "credentials not reloaded: %s has no users and "
+               "no secrets; the credentials loaded before stay in use",
+               conf->credentials_file);
+        td_auth_store_free(st);
+        return -1;
+    }
+
     pthread_rwlock_wrlock(&td_auth_lock);
     old = td_auth_store;
     td_auth_store = st;
@@ -337,6 +349,8 @@ td_auth_check(const trtc_stun_msg_t *msg, const struct sockaddr *client,
 
     res->user = (const char *) user->value;
     res->user_len = user->len;
+    res->quota = res->user;
+    res->quota_len = res->user_len;
 
     /* RFC 8489 9.2.4: our nonces always set the password algorithms bit */
     pa = trtc_stun_find(msg, TRTC_STUN_ATTR_PASSWORD_ALGORITHM);
@@ -482,6 +496,10 @@ td_auth_verify(const td_auth_store_t *st, const trtc_stun_msg_t *msg,
 
                 if (rc == TD_AUTH_OK) {
                     OPENSSL_cleanse(keys, sizeof(keys));
+
+                    /* a new username every expiry: count by its name */
+                    res->quota = trtc_cred_rest_name(name, user->len,
+                                                     &res->quota_len);
                     return TD_AUTH_OK;
                 }
             }

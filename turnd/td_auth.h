@@ -58,6 +58,8 @@ extern const uint8_t  td_auth_password_algorithms[
 typedef struct {
     const char         *user;          /* points into the request */
     size_t              user_len;
+    const char         *quota;         /* the name quotas count: in user */
+    size_t              quota_len;
     int                 sha256;        /* integrity was SHA-256 */
     uint8_t             key[32];       /* to sign the response */
     size_t              key_len;

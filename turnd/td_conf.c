@@ -58,8 +58,13 @@ typedef enum {
     TD_KEY_DENIED_PEER_IP,
     TD_KEY_ALLOW_LOOPBACK_PEERS,
     TD_KEY_ALLOWED_PEERS_ONLY,
+    TD_KEY_ALLOW_RELAY_PEERS,
     TD_KEY_USER_QUOTA,
     TD_KEY_TOTAL_QUOTA,
+    TD_KEY_MAX_ALLOCATE_TIMEOUT,
+    TD_KEY_MAX_UNAUTH_TCP,
+    TD_KEY_MAX_UNAUTH_TCP_PER_IP,
+    TD_KEY_UNAUTH_RATE,
     TD_KEY_RELAY_THREADS,
     TD_KEY_VERBOSE,
     TD_KEY_VERBOSE2,
@@ -126,8 +131,15 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "allow-loopback-peers", 0, TD_ARG_NONE, 0,
       TD_KEY_ALLOW_LOOPBACK_PEERS },
     { "allowed-peers-only", 0, TD_ARG_NONE, 0, TD_KEY_ALLOWED_PEERS_ONLY },
+    { "allow-relay-peers", 0, TD_ARG_NONE, 0, TD_KEY_ALLOW_RELAY_PEERS },
     { "user-quota", 'q', TD_ARG_REQ, 0, TD_KEY_USER_QUOTA },
     { "total-quota", 'Q', TD_ARG_REQ, 0, TD_KEY_TOTAL_QUOTA },
+    { "max-allocate-timeout", 0, TD_ARG_REQ, 0,
+      TD_KEY_MAX_ALLOCATE_TIMEOUT },
+    { "max-unauth-tcp", 0, TD_ARG_REQ, 0, TD_KEY_MAX_UNAUTH_TCP },
+    { "max-unauth-tcp-per-ip", 0, TD_ARG_REQ, 0,
+      TD_KEY_MAX_UNAUTH_TCP_PER_IP },
+    { "unauth-rate", 0, TD_ARG_REQ, 0, TD_KEY_UNAUTH_RATE },
     { "relay-threads", 'm', TD_ARG_REQ, 0, TD_KEY_RELAY_THREADS },
     { "verbose", 'v', TD_ARG_NONE, 0, TD_KEY_VERBOSE },
     { "Verbose", 'V', TD_ARG_NONE, 0, TD_KEY_VERBOSE2 },
@@ -204,7 +216,6 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "rest-api-separator", 'C', TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "max-bps", 's', TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "bps-capacity", 'B', TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
-    { "max-allocate-timeout", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "allocation-default-address-family", 0, TD_ARG_REQ, 0,
       TD_KEY_UNSUPPORTED },
     { "keep-address-family", 'K', TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
@@ -285,6 +296,10 @@ td_conf_init(td_conf_t *conf)
     conf->realm = td_conf_default_realm;
     conf->realm_default = 1;
     conf->stale_nonce = 600;
+    conf->max_allocate_timeout = 10;
+    conf->max_unauth_tcp = 0;
+    conf->max_unauth_tcp_per_ip = 16;
+    conf->unauth_rate = 50;
 
     conf->max_allocate_lifetime = 3600;
     conf->default_lifetime = 600;
@@ -1014,6 +1029,10 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
         conf->peers.allow_only = flag;
         return 0;
 
+    case TD_KEY_ALLOW_RELAY_PEERS:
+        conf->peers.allow_relays = flag;
+        return 0;
+
     case TD_KEY_USER_QUOTA:
     case TD_KEY_TOTAL_QUOTA:
         if (td_conf_number(value, 0, 100000000, &num) != 0) {
@@ -1025,6 +1044,33 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
 
         } else {
             conf->total_quota = num;
+        }
+
+        return 0;
+
+    case TD_KEY_MAX_ALLOCATE_TIMEOUT:
+        if (td_conf_number(value, 1, 3600, &num) != 0) {
+            return td_conf_invalid(ctx, k, value, "1..3600 seconds");
+        }
+
+        conf->max_allocate_timeout = num;
+        return 0;
+
+    case TD_KEY_MAX_UNAUTH_TCP:
+    case TD_KEY_MAX_UNAUTH_TCP_PER_IP:
+    case TD_KEY_UNAUTH_RATE:
+        if (td_conf_number(value, 0, 10000000, &num) != 0) {
+            return td_conf_invalid(ctx, k, value, "a number, 0: no limit");
+        }
+
+        if (k->key == TD_KEY_MAX_UNAUTH_TCP) {
+            conf->max_unauth_tcp = num;
+
+        } else if (k->key == TD_KEY_MAX_UNAUTH_TCP_PER_IP) {
+            conf->max_unauth_tcp_per_ip = num;
+
+        } else {
+            conf->unauth_rate = num;
         }
 
         return 0;

@@ -82,6 +82,12 @@ typedef struct {
     unsigned                  user_quota;            /* 0: none */
     unsigned                  total_quota;           /* 0: none */
 
+    /* before authentication (td_limit.h) */
+    unsigned                  max_allocate_timeout;  /* 10 s, TCP */
+    unsigned                  max_unauth_tcp;    /* 0: half of NOFILE */
+    unsigned                  max_unauth_tcp_per_ip; /* 16, 0: none */
+    unsigned                  unauth_rate;   /* 50/s a prefix, 0: none */
+
     /* process */
     unsigned                  threads;               /* 0: ncpu */
     unsigned                  verbose;       /* 0, 1 verbose, 2 Verbose */

@@ -122,14 +122,25 @@ td_turn_peer_data(td_thread_t *thr, td_alloc_t *a,
     uint64_t             r1, r2;
     td_ep_t              ep, ip;
     td_chan_t           *c;
+    td_perm_t           *perm;
     trtc_stun_builder_t  b;
 
     td_ep_set(&ep, peer, 1);
     ip = ep;
     ip.port = 0;
 
-    if (td_perm_find(a, &ip) == NULL) {
+    perm = td_perm_find(a, &ip);
+
+    if (perm == NULL) {
         thr->stats.dropped++;
+        return NULL;
+    }
+
+    /* from another relay or listener of ours: never into the loop */
+    if (perm->self
+        && td_peer_check(&thr->conf->peers, peer) == TD_PEER_DENIED_SELF)
+    {
+        thr->stats.peer_denied++;
         return NULL;
     }
 

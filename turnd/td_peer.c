@@ -51,10 +51,23 @@ typedef struct {
 
 
 #define TD_PEER_SPEC_MAX  128       /* longer specs are not addresses */
+#define TD_PEER_SELF_MAX  256
 #define TD_PEER_RANGES_MAX  65536
 
 
+typedef struct {
+    td_peer_range_t  range;
+    unsigned         port_lo;
+    unsigned         port_hi;
+    unsigned         relay;
+} td_peer_self_t;
+
+
+static unsigned td_peer_port(const struct sockaddr *sa);
 static int td_peer_embedded(const uint8_t *a6, uint8_t *a4);
+static int td_peer_addr(const struct sockaddr *sa, td_peer_addr_t *a);
+static int td_peer_self_match(const td_peer_addr_t *a, unsigned port,
+    int any_port, int relays);
 static int td_peer_prefix_match(const uint8_t *addr, const uint8_t *net,
     unsigned bits);
 static int td_peer_in_list(const td_peer_net_t *list, size_t n,
@@ -135,6 +148,10 @@ static const uint8_t  td_peer_loopback6[16] = {
 static const uint8_t  td_peer_nat64_prefix[12] = {
     0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0
 };
+
+
+static td_peer_self_t  td_peer_selfs[TD_PEER_SELF_MAX];
+static size_t          td_peer_nself;
 
 
 int
@@ -329,28 +346,8 @@ td_peer_check(const td_peer_filter_t *f, const struct sockaddr *sa)
 {
     size_t                      i;
     td_peer_addr_t              a;
-    const struct sockaddr_in   *sin;
-    const struct sockaddr_in6  *sin6;
 
-    if (sa == NULL) {
-        return TD_PEER_DENIED_ALWAYS;
-    }
-
-    memset(&a, 0, sizeof(td_peer_addr_t));
-
-    if (sa->sa_family == AF_INET) {
-        sin = (const struct sockaddr_in *) sa;
-        memcpy(a.a4, &sin->sin_addr, 4);
-        a.has4 = 1;
-
-    } else if (sa->sa_family == AF_INET6) {
-        sin6 = (const struct sockaddr_in6 *) sa;
-        memcpy(a.a6, &sin6->sin6_addr, 16);
-        a.has6 = 1;
-        a.embed = td_peer_embedded(a.a6, a.a4);
-        a.has4 = (a.embed != TD_PEER_NATIVE);
-
-    } else {
+    if (td_peer_addr(sa, &a) != 0) {
         return TD_PEER_DENIED_ALWAYS;
     }
 
@@ -378,6 +375,14 @@ td_peer_check(const td_peer_filter_t *f, const struct sockaddr *sa)
          */
         if (td_peer_match(f->allowed, f->nallowed, &a, 0)) {
             return TD_PEER_ALLOWED;
+        }
+
+        /* 2b. ours: whatever reaches a listener or a relay socket */
+        if (td_peer_nself > 0
+            && td_peer_self_match(&a, td_peer_port(sa), 0,
+                                  !f->allow_relays))
+        {
+            return TD_PEER_DENIED_SELF;
         }
 
         /* 3. denied-peer-ip: the IPv6 form or any embedded IPv4 */
@@ -424,6 +429,160 @@ td_peer_check(const td_peer_filter_t *f, const struct sockaddr *sa)
 }
 
 
+int
+td_peer_self_add(const struct sockaddr *lo, const struct sockaddr *hi,
+    unsigned port_lo, unsigned port_hi, int relay)
+{
+    size_t           len;
+    td_peer_self_t  *e;
+
+    if (td_peer_nself == TD_PEER_SELF_MAX) {
+        return -1;
+    }
+
+    e = &td_peer_selfs[td_peer_nself];
+    memset(e, 0, sizeof(td_peer_self_t));
+
+    if (hi == NULL) {
+        hi = lo;
+    }
+
+    if (lo->sa_family != hi->sa_family) {
+        return -1;
+    }
+
+    if (lo->sa_family == AF_INET) {
+        len = 4;
+        memcpy(e->range.lo, &((struct sockaddr_in *) lo)->sin_addr, len);
+        memcpy(e->range.hi, &((struct sockaddr_in *) hi)->sin_addr, len);
+
+    } else if (lo->sa_family == AF_INET6) {
+        len = 16;
+        memcpy(e->range.lo, &((struct sockaddr_in6 *) lo)->sin6_addr, len);
+        memcpy(e->range.hi, &((struct sockaddr_in6 *) hi)->sin6_addr, len);
+
+    } else {
+        return -1;
+    }
+
+    e->range.family = lo->sa_family;
+    e->port_lo = port_lo;
+    e->port_hi = port_hi;
+    e->relay = relay ? 1 : 0;
+    td_peer_nself++;
+
+    return 0;
+}
+
+
+void
+td_peer_self_clear(void)
+{
+    td_peer_nself = 0;
+}
+
+
+int
+td_peer_self_ip(const struct sockaddr *sa)
+{
+    td_peer_addr_t  a;
+
+    if (td_peer_nself == 0 || td_peer_addr(sa, &a) != 0) {
+        return 0;
+    }
+
+    return td_peer_self_match(&a, 0, 1, 1);
+}
+
+
+/* any form that reaches the address: IPv6, or the IPv4 it embeds */
+
+static int
+td_peer_self_match(const td_peer_addr_t *a, unsigned port, int any_port,
+    int relays)
+{
+    size_t           i;
+    const uint8_t   *addr;
+    td_peer_self_t  *e;
+
+    for (i = 0; i < td_peer_nself; i++) {
+        e = &td_peer_selfs[i];
+
+        if ((!any_port && (port < e->port_lo || port > e->port_hi))
+            || (e->relay && !relays))
+        {
+            continue;
+        }
+
+        if (e->range.family == AF_INET) {
+            if (!a->has4) {
+                continue;
+            }
+
+            addr = a->a4;
+
+        } else {
+            if (!a->has6) {
+                continue;
+            }
+
+            addr = a->a6;
+        }
+
+        if (td_peer_in_ranges(&e->range, 1, e->range.family, addr)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static unsigned
+td_peer_port(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        return ntohs(((const struct sockaddr_in *) sa)->sin_port);
+    }
+
+    return ntohs(((const struct sockaddr_in6 *) sa)->sin6_port);
+}
+
+
+/* the address and the IPv4 it embeds; -1 when not IPv4 or IPv6 */
+
+static int
+td_peer_addr(const struct sockaddr *sa, td_peer_addr_t *a)
+{
+    const struct sockaddr_in   *sin;
+    const struct sockaddr_in6  *sin6;
+
+    memset(a, 0, sizeof(td_peer_addr_t));
+
+    if (sa == NULL) {
+        return -1;
+    }
+
+    if (sa->sa_family == AF_INET) {
+        sin = (const struct sockaddr_in *) sa;
+        memcpy(a->a4, &sin->sin_addr, 4);
+        a->has4 = 1;
+
+    } else if (sa->sa_family == AF_INET6) {
+        sin6 = (const struct sockaddr_in6 *) sa;
+        memcpy(a->a6, &sin6->sin6_addr, 16);
+        a->has6 = 1;
+        a->embed = td_peer_embedded(a->a6, a->a4);
+        a->has4 = (a->embed != TD_PEER_NATIVE);
+
+    } else {
+        return -1;
+    }
+
+    return 0;
+}
+
+
 const char *
 td_peer_reason(int rc)
 {
@@ -440,6 +599,9 @@ td_peer_reason(int rc)
 
     case TD_PEER_DENIED_ALWAYS:
         return "unspecified address";
+
+    case TD_PEER_DENIED_SELF:
+        return "turnd's own address";
 
     default:
         return "unknown";

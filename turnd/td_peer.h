@@ -18,6 +18,9 @@
  * Order of decision:
  *   1. 0.0.0.0/8 and :: are always denied (nothing can allow them);
  *   2. an allowed-peer-ip range that contains the address allows it;
+ *   2b. turnd's own addresses (td_peer_self_add) are denied: a relay
+ *      sending to a listener nests allocations; its relays too, unless
+ *      allow_relays (two clients of one turnd, relayed both);
  *   3. a denied-peer-ip range denies it;
  *   4. loopback is allowed when allow-loopback-peers is on;
  *   5. the default list denies it; otherwise it is allowed.
@@ -34,6 +37,7 @@
 #define TD_PEER_DENIED         1     /* by the default list */
 #define TD_PEER_DENIED_CONFIG  2     /* by denied-peer-ip or allow-only */
 #define TD_PEER_DENIED_ALWAYS  3     /* 0.0.0.0/8, :: */
+#define TD_PEER_DENIED_SELF    4     /* turnd's own listener or relay */
 
 
 typedef struct td_peer_range_s  td_peer_range_t;
@@ -45,6 +49,7 @@ typedef struct {
     size_t             ndenied;
     unsigned           allow_loopback:1;
     unsigned           allow_only:1;
+    unsigned           allow_relays:1;   /* turnd's relays are peers */
 } td_peer_filter_t;
 
 
@@ -64,6 +69,18 @@ void td_peer_filter_free(td_peer_filter_t *f);
  * 64:ff9b::/96 are denied) and its IPv4 form are checked here.
  */
 int td_peer_check(const td_peer_filter_t *f, const struct sockaddr *sa);
+
+/*
+ * turnd's own addresses, process-wide, set once before the threads
+ * start: the IPs lo..hi (hi NULL: lo alone; ports ignored) with ports
+ * port_lo..port_hi; relay: relay sockets, not listeners.  Returns 0, or
+ * -1 when the list is full.
+ */
+int td_peer_self_add(const struct sockaddr *lo, const struct sockaddr *hi,
+    unsigned port_lo, unsigned port_hi, int relay);
+void td_peer_self_clear(void);
+/* 1 when sa's IP, whatever its port, is in the list (any IPv4 form) */
+int td_peer_self_ip(const struct sockaddr *sa);
 
 /* a short name of a reason for logs: "allowed", "special-purpose range" */
 const char *td_peer_reason(int rc);

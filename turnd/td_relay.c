@@ -465,6 +465,11 @@ td_relay_open(unsigned index, int even, int reserve, int dont_frag,
         tries++;
 
         fd = td_relay_bind(index, port, dont_frag);
+        if (fd == -2) {
+            pthread_mutex_unlock(&td_relay_mutex);
+            return -2;
+        }
+
         if (fd == -1) {
             continue;
         }
@@ -473,8 +478,14 @@ td_relay_open(unsigned index, int even, int reserve, int dont_frag,
 
         if (reserve) {
             fd2 = td_relay_bind(index, port + 1, 0);
-            if (fd2 == -1) {
+            if (fd2 < 0) {
                 close(fd);
+
+                if (fd2 == -2) {
+                    pthread_mutex_unlock(&td_relay_mutex);
+                    return -2;
+                }
+
                 continue;
             }
 
@@ -629,6 +640,13 @@ td_relay_bind(unsigned index, unsigned port, int dont_frag)
 
     fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+            || errno == ENOMEM)
+        {
+            /* no other port would do better: the caller stops */
+            return -2;
+        }
+
         td_log(TD_LOG_ERR, "socket() failed: %s", strerror(errno));
         return -1;
     }

@@ -77,7 +77,8 @@ int td_relay_pick(int family, const struct sockaddr *local);
 /*
  * Binds a relay socket on relay address index.  even: an even port;
  * reserve: also bind port + 1 and keep it under out->token.  dont_frag:
- * set DF on the socket.  Returns 0, or -1 when no port is free.
+ * set DF on the socket.  Returns 0, -1 when no port is free, or -2 when
+ * the process is out of descriptors (or the kernel of sockets).
  */
 int td_relay_open(unsigned index, int even, int reserve, int dont_frag,
     td_relay_port_t *out);

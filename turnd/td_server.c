@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ifaddrs.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@
 
 #include <trtc_crypto.h>
 #include "td_log.h"
+#include "td_peer.h"
 #include "td_relay.h"
 #include "td_server.h"
 
@@ -42,6 +44,8 @@ static int td_listener_probe(const struct sockaddr *sa, socklen_t len,
     int type, int quiet);
 static int td_listener_open(td_thread_t *thr, const td_addr_t *a,
     unsigned port, int type, int quiet);
+static int td_server_self(const td_conf_t *conf, const td_addr_t *addrs,
+    size_t naddrs);
 
 
 static td_thread_t      **td_threads;
@@ -71,6 +75,7 @@ td_server_init(const td_conf_t *conf)
     }
 
     if (td_alloc_global_init(conf->user_quota, conf->total_quota) != 0
+        || td_limit_init(conf) != 0
         || td_relay_init(conf) != 0)
     {
         return -1;
@@ -118,6 +123,10 @@ td_server_init(const td_conf_t *conf)
 
     if (td_threads[0]->nlisteners == 0) {
         td_log(TD_LOG_ERR, "nothing to listen on");
+        goto failed;
+    }
+
+    if (td_server_self(conf, addrs, naddrs) != 0) {
         goto failed;
     }
 
@@ -203,7 +212,9 @@ td_server_cleanup(void)
            "%llu/%llu packets from/to clients, %llu/%llu to/from peers, "
            "%llu malformed, %llu dropped, %llu peers denied, "
            "%llu send errors, %llu truncated, %llu tcp connections, "
-           "%llu tcp frames dropped on full buffers",
+           "%llu tcp frames dropped on full buffers, %llu unauthenticated "
+           "responses over unauth-rate, %llu tcp connections over the "
+           "unauthenticated caps",
            (unsigned long long) s.allocations,
            (unsigned long long) s.requests,
            (unsigned long long) s.bindings,
@@ -219,7 +230,9 @@ td_server_cleanup(void)
            (unsigned long long) s.send_errors,
            (unsigned long long) s.truncated,
            (unsigned long long) s.tcp_accepted,
-           (unsigned long long) s.tcp_overflow);
+           (unsigned long long) s.tcp_overflow,
+           (unsigned long long) s.unauth_limited,
+           (unsigned long long) s.tcp_refused);
 
     for (i = 0; i < td_nthreads; i++) {
         td_thread_free(td_threads[i]);
@@ -325,6 +338,103 @@ td_listen_addrs(const td_conf_t *conf, td_addr_t *addrs, size_t *n)
     return 0;
 }
 
+
+
+/*
+ * turnd's own addresses become denied peers (td_peer.h): every listening
+ * address with its port (a wildcard: every address of the machine, the
+ * whole loopback range), every relay address and what it is advertised
+ * as, with the relay port range.
+ */
+
+static int
+td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
+{
+    int                   rc;
+    size_t                i;
+    unsigned              lp;
+    struct ifaddrs       *ifa, *ifp;
+    const td_relay_t     *r;
+    struct sockaddr_in    lo4, hi4;
+    struct sockaddr_in6   lo6;
+
+    lp = conf->listening_port;
+    rc = 0;
+    ifa = NULL;
+
+    td_peer_self_clear();
+
+    memset(&lo4, 0, sizeof(lo4));
+    memset(&hi4, 0, sizeof(hi4));
+    memset(&lo6, 0, sizeof(lo6));
+    lo4.sin_family = AF_INET;
+    lo4.sin_addr.s_addr = htonl(0x7f000000);
+    hi4.sin_family = AF_INET;
+    hi4.sin_addr.s_addr = htonl(0x7fffffff);
+    lo6.sin6_family = AF_INET6;
+    lo6.sin6_addr = in6addr_loopback;
+
+    for (i = 0; i < naddrs; i++) {
+        if (addrs[i].sa.ss_family == AF_INET
+            && ((struct sockaddr_in *) &addrs[i].sa)->sin_addr.s_addr
+               == htonl(INADDR_ANY))
+        {
+            rc |= td_peer_self_add((struct sockaddr *) &lo4,
+                                   (struct sockaddr *) &hi4, lp, lp, 0);
+
+        } else if (addrs[i].sa.ss_family == AF_INET6
+                   && IN6_IS_ADDR_UNSPECIFIED(
+                       &((struct sockaddr_in6 *) &addrs[i].sa)->sin6_addr))
+        {
+            rc |= td_peer_self_add((struct sockaddr *) &lo6, NULL, lp, lp, 0);
+
+        } else {
+            rc |= td_peer_self_add((struct sockaddr *) &addrs[i].sa, NULL,
+                                   lp, lp, 0);
+            continue;
+        }
+
+        if (ifa == NULL && getifaddrs(&ifa) == -1) {
+            td_log(TD_LOG_ERR, "getifaddrs() failed: %s", strerror(errno));
+            return -1;
+        }
+
+        for (ifp = ifa; ifp != NULL; ifp = ifp->ifa_next) {
+            if (ifp->ifa_addr != NULL
+                && ifp->ifa_addr->sa_family == addrs[i].sa.ss_family)
+            {
+                rc |= td_peer_self_add(ifp->ifa_addr, NULL, lp, lp, 0);
+            }
+        }
+    }
+
+    if (ifa != NULL) {
+        freeifaddrs(ifa);
+    }
+
+    for (i = 0; i < td_relay_count(); i++) {
+        r = td_relay_get((unsigned) i);
+
+        rc |= td_peer_self_add((struct sockaddr *) &r->addr, NULL,
+                               conf->min_port, conf->max_port, 1);
+
+        if (r->mapped) {
+            /* a NAT in front forwards the public address to us */
+            rc |= td_peer_self_add((struct sockaddr *) &r->adv, NULL,
+                                   conf->min_port, conf->max_port, 1);
+            rc |= td_peer_self_add((struct sockaddr *) &r->adv, NULL,
+                                   lp, lp, 0);
+        }
+    }
+
+    if (rc != 0) {
+        td_log(TD_LOG_ERR, "too many addresses of our own to deny as "
+               "peers");
+        return -1;
+    }
+
+    return 0;
+}
 
 /*
  * The sockets of one address and protocol, one per thread.  0, 1 when an
@@ -633,97 +743,119 @@ failed:
 static void *
 td_thread_main(void *arg)
 {
-    int                  i, n, timeout;
-    time_t               last;
-    td_ev_t             *ev;
-    uint64_t             v;
-    td_thread_t         *thr;
-    struct timespec      ts;
-    struct epoll_event   events[TD_EPOLL_EVENTS];
+    td_thread_t  *thr;
 
     thr = arg;
     td_thread_time(thr);
     thr->wheel.last = thr->now;
-    last = thr->now;
+    thr->ticked = thr->now;
 
     while (!__atomic_load_n(&thr->stop, __ATOMIC_ACQUIRE)) {
-
-        /* wake at the next second: the timer wheel's resolution */
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        timeout = 1000 - (int) (ts.tv_nsec / 1000000);
-
-        n = epoll_wait(thr->epfd, events, TD_EPOLL_EVENTS, timeout);
-
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            td_log(TD_LOG_ERR, "epoll_wait() failed: %s", strerror(errno));
+        if (td_server_poll(thr, -1) == -1) {
             break;
         }
-
-        td_thread_time(thr);
-
-        for (i = 0; i < n; i++) {
-            ev = events[i].data.ptr;
-
-            switch (ev->kind) {
-
-            case TD_EV_UDP_LISTEN:
-                td_udp_input(thr, (td_listener_t *) ev);
-                break;
-
-            case TD_EV_RELAY:
-                td_server_relay_input(thr, (td_alloc_t *) ev);
-                break;
-
-            case TD_EV_TCP_CONN:
-                td_tcp_event(thr, (td_conn_t *) ev, events[i].events);
-                break;
-
-            case TD_EV_TCP_LISTEN:
-                td_tcp_accept(thr, (td_listener_t *) ev);
-                break;
-
-            case TD_EV_NOTIFY:
-                if (read(ev->fd, &v, sizeof(v)) == -1) {
-                    /* EAGAIN: another thread's wakeup was read */
-                }
-
-                break;
-
-            default: /* TD_EV_CLOSED earlier in this batch */
-                break;
-            }
-        }
-
-        if (thr->now != last) {
-            last = thr->now;
-
-            if (thr->log_suppressed) {
-                td_log(TD_LOG_NOTICE, "%u more refusals not logged",
-                       thr->log_suppressed);
-                thr->log_suppressed = 0;
-            }
-
-            thr->log_budget = TD_LOG_BUDGET;
-
-            td_wheel_run(&thr->wheel, thr->now, td_alloc_timer, thr);
-            td_tcp_resume(thr);
-            td_thread_trim(thr);
-
-            if (thr->id == 0) {
-                td_relay_sweep();
-            }
-        }
-
-        /* nothing of this batch points at them any more */
-        td_alloc_release(thr);
-        td_tcp_release(thr);
     }
 
     /* the owner closes its connections and allocations */
+    td_server_drop_all(thr);
+    trtc_crypto_thread_cleanup();
+
+    return NULL;
+}
+
+
+int
+td_server_poll(td_thread_t *thr, int timeout)
+{
+    int                  i, n;
+    td_ev_t             *ev;
+    uint64_t             v;
+    struct timespec      ts;
+    struct epoll_event   events[TD_EPOLL_EVENTS];
+
+    if (timeout < 0) {
+        /* wake at the next second: the timer wheel's resolution */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        timeout = 1000 - (int) (ts.tv_nsec / 1000000);
+    }
+
+    n = epoll_wait(thr->epfd, events, TD_EPOLL_EVENTS, timeout);
+
+    if (n == -1) {
+        if (errno == EINTR) {
+            return 0;
+        }
+
+        td_log(TD_LOG_ERR, "epoll_wait() failed: %s", strerror(errno));
+        return -1;
+    }
+
+    td_thread_time(thr);
+
+    for (i = 0; i < n; i++) {
+        ev = events[i].data.ptr;
+
+        switch (ev->kind) {
+
+        case TD_EV_UDP_LISTEN:
+            td_udp_input(thr, (td_listener_t *) ev);
+            break;
+
+        case TD_EV_RELAY:
+            td_server_relay_input(thr, (td_alloc_t *) ev);
+            break;
+
+        case TD_EV_TCP_CONN:
+            td_tcp_event(thr, (td_conn_t *) ev, events[i].events);
+            break;
+
+        case TD_EV_TCP_LISTEN:
+            td_tcp_accept(thr, (td_listener_t *) ev);
+            break;
+
+        case TD_EV_NOTIFY:
+            if (read(ev->fd, &v, sizeof(v)) == -1) {
+                /* EAGAIN: another thread's wakeup was read */
+            }
+
+            break;
+
+        default: /* TD_EV_CLOSED earlier in this batch */
+            break;
+        }
+    }
+
+    if (thr->now != thr->ticked) {
+        thr->ticked = thr->now;
+
+        if (thr->log_suppressed) {
+            td_log(TD_LOG_NOTICE, "%u more refusals not logged",
+                   thr->log_suppressed);
+            thr->log_suppressed = 0;
+        }
+
+        thr->log_budget = TD_LOG_BUDGET;
+
+        td_wheel_run(&thr->wheel, thr->now, td_alloc_timer, thr);
+        td_tcp_resume(thr);
+        td_thread_trim(thr);
+
+        if (thr->id == 0) {
+            td_relay_sweep();
+        }
+    }
+
+    /* nothing of this batch points at them any more */
+    td_alloc_release(thr);
+    td_tcp_release(thr);
+
+    return n;
+}
+
+
+void
+td_server_drop_all(td_thread_t *thr)
+{
     while (thr->conn_list != NULL) {
         td_tcp_close(thr, thr->conn_list, "shutdown");
     }
@@ -734,9 +866,13 @@ td_thread_main(void *arg)
 
     td_alloc_release(thr);
     td_tcp_release(thr);
-    trtc_crypto_thread_cleanup();
+}
 
-    return NULL;
+
+td_thread_t *
+td_server_thread(unsigned n)
+{
+    return (n < td_nthreads) ? td_threads[n] : NULL;
 }
 
 
@@ -778,8 +914,10 @@ td_thread_time(td_thread_t *thr)
     struct timespec  ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    thr->now = ts.tv_sec;
-    thr->wall = time(NULL);
+    thr->now = ts.tv_sec + thr->skew;
+    thr->wall = time(NULL) + thr->skew;
+    thr->now_ms = (uint64_t) thr->now * 1000
+                  + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 

@@ -28,6 +28,7 @@
 
 #include "td_conf.h"
 #include "td_alloc.h"
+#include "td_limit.h"
 #include "td_stats.h"
 
 
@@ -75,6 +76,7 @@ struct td_conn_s {
     unsigned                  writing:1;     /* EPOLLOUT is on */
     unsigned                  corked:1;      /* a batch: append only */
     unsigned                  closed:1;
+    unsigned                  unauth:1;      /* counted in td_limit */
 };
 
 
@@ -92,6 +94,9 @@ struct td_thread_s {
 
     time_t                    now;           /* monotonic seconds */
     time_t                    wall;          /* time(NULL), for nonces */
+    time_t                    ticked;        /* now at the last tick */
+    time_t                    skew;          /* added to both: tests */
+    uint64_t                  now_ms;        /* monotonic, milliseconds */
 
     td_wheel_t                wheel;
     td_htable_t               allocs;        /* 5-tuple -> UDP alloc */
@@ -123,6 +128,8 @@ struct td_thread_s {
 
     uint8_t                   out[TD_OUT_SIZE];
 
+    td_rate_t                 unauth_rate;   /* unauthenticated replies */
+
     /*
      * What one batch sends: from a listening socket or a TCP read
      * (replies, datagrams to peers), from a relay socket (datagrams to
@@ -151,6 +158,17 @@ void td_server_stop(void);
 /* then: logs the counters, frees everything */
 void td_server_cleanup(void);
 void td_server_stats(td_stats_t *sum);
+
+/*
+ * One turn of a thread's loop: waits up to timeout ms (-1: until the
+ * next second) and handles what came.  Returns the number of events, or
+ * -1 on an epoll error.  The thread's own loop, and t/fuzz's harness.
+ */
+int td_server_poll(td_thread_t *thr, int timeout);
+/* closes every connection and allocation of the thread */
+void td_server_drop_all(td_thread_t *thr);
+/* thread n of td_server_init(), NULL past the last */
+td_thread_t *td_server_thread(unsigned n);
 size_t td_server_allocations(void);
 /* threads running, and the CPU seconds thread i used (metrics) */
 unsigned td_server_threads(void);
@@ -202,6 +220,7 @@ void td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why);
 void td_tcp_cork(td_conn_t *c);
 void td_tcp_uncork(td_thread_t *thr, td_conn_t *c);
 void td_tcp_alloc_gone(td_thread_t *thr, td_conn_t *c);
+void td_tcp_authenticated(td_conn_t *c);
 void td_tcp_timer(td_thread_t *thr, td_timer_t *t);
 void td_tcp_release(td_thread_t *thr);
 void td_tcp_resume(td_thread_t *thr);

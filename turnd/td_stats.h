@@ -62,6 +62,8 @@ typedef struct {
     uint64_t   allocations_tcp;     /* of allocations, over TCP */
     uint64_t   allocations_tcp_freed;
     uint64_t   auth_failures[TD_STATS_AUTH_N];
+    uint64_t   unauth_limited;      /* unauthenticated responses not sent */
+    uint64_t   tcp_refused;         /* over the unauthenticated tcp caps */
 } td_stats_t;
 
 

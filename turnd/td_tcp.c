@@ -13,7 +13,7 @@
  * client that does not fit the output buffer is dropped whole (a partly
  * written frame would desynchronize the stream).  Closing the connection
  * deletes its allocation; a connection without one is closed after
- * TD_TCP_IDLE seconds.
+ * max-allocate-timeout seconds (TD_TCP_IDLE once its allocation is gone).
  */
 
 
@@ -54,7 +54,7 @@ static long td_tcp_frame_len(const uint8_t *buf, size_t len);
 void
 td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
 {
-    int                      fd, on, i;
+    int                      fd, on, i, rc;
     char                     cbuf[80];
     socklen_t                len;
     td_conn_t               *c;
@@ -100,12 +100,33 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
             }
         }
 
-        c = calloc(1, sizeof(td_conn_t) + TD_TCP_IN_SIZE + TD_TCP_OUT_SIZE);
-        if (c == NULL) {
-            td_log(TD_LOG_ERR, "out of memory for a tcp connection");
+        /* closed at once over the caps: the backlog keeps moving */
+        rc = td_limit_tcp_take((struct sockaddr *) &sa);
+
+        if (rc != 0) {
+            thr->stats.tcp_refused++;
+
+            if (td_server_log_refusal(thr, TD_LOG_INFO)) {
+                td_log(TD_LOG_INFO, "tcp connection from %s closed: %s",
+                       td_log_addr((struct sockaddr *) &sa, cbuf,
+                                   sizeof(cbuf)),
+                       rc == -1 ? "max-unauth-tcp-per-ip reached"
+                                : "max-unauth-tcp reached");
+            }
+
             close(fd);
             continue;
         }
+
+        c = calloc(1, sizeof(td_conn_t) + TD_TCP_IN_SIZE + TD_TCP_OUT_SIZE);
+        if (c == NULL) {
+            td_log(TD_LOG_ERR, "out of memory for a tcp connection");
+            td_limit_tcp_release((struct sockaddr *) &sa);
+            close(fd);
+            continue;
+        }
+
+        c->unauth = 1;
 
         on = 1;
         (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -136,6 +157,7 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
 
         if (epoll_ctl(thr->epfd, EPOLL_CTL_ADD, fd, &ee) == -1) {
             td_log(TD_LOG_ERR, "epoll_ctl() failed: %s", strerror(errno));
+            td_limit_tcp_release((struct sockaddr *) &sa);
             close(fd);
             free(c);
             continue;
@@ -151,7 +173,8 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
         thr->stats.tcp_accepted++;
 
         c->idle.kind = TD_TIMER_CONN;
-        td_timer_set(&thr->wheel, &c->idle, thr->now + TD_TCP_IDLE);
+        td_timer_set(&thr->wheel, &c->idle,
+                     thr->now + thr->conf->max_allocate_timeout);
 
         if (td_log_enabled(TD_LOG_DEBUG)) {
             td_log(TD_LOG_DEBUG, "tcp connection from %s accepted",
@@ -534,6 +557,7 @@ td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why)
     }
 
     td_timer_del(&c->idle);
+    td_tcp_authenticated(c);
 
     close(c->ev.fd);
     c->ev.kind = TD_EV_CLOSED;
@@ -555,6 +579,18 @@ td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why)
 
     c->gnext = thr->conn_grave;
     thr->conn_grave = c;
+}
+
+
+/* no longer counted as unauthenticated: it allocated, or it is gone */
+
+void
+td_tcp_authenticated(td_conn_t *c)
+{
+    if (c->unauth) {
+        c->unauth = 0;
+        td_limit_tcp_release((struct sockaddr *) &c->cl.addr);
+    }
 }
 
 

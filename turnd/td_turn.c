@@ -52,6 +52,7 @@ static void td_turn_finish(td_req_t *r);
 static void td_turn_error(td_req_t *r, unsigned code, const char *why);
 static void td_turn_challenge(td_req_t *r, unsigned code, const char *why);
 static const char *td_turn_method(uint16_t method);
+static int td_turn_unauth_ok(td_req_t *r);
 
 
 void
@@ -169,6 +170,8 @@ td_turn_request(td_req_t *r)
     if (res.user == NULL) {
         res.user = "";          /* no-auth: one anonymous user */
         res.user_len = 0;
+        res.quota = res.user;
+        res.quota_len = 0;
     }
 
     r->auth = &res;
@@ -208,6 +211,10 @@ static void
 td_turn_binding(td_req_t *r)
 {
     r->thr->stats.bindings++;
+
+    if (!td_turn_unauth_ok(r)) {
+        return;
+    }
 
     if (r->msg->nunknown > 0) {
         td_turn_start(r, TRTC_STUN_ERROR);
@@ -321,7 +328,7 @@ td_turn_allocate(td_req_t *r)
         return;
     }
 
-    rc = td_alloc_quota_take(auth->user, auth->user_len);
+    rc = td_alloc_quota_take(auth->quota, auth->quota_len);
     if (rc != 0) {
         td_turn_error(r, (unsigned) rc, rc == 486 ? "user-quota reached"
                                                   : "total-quota reached");
@@ -332,7 +339,7 @@ td_turn_allocate(td_req_t *r)
 
     if (token != NULL) {
         if (td_relay_take(token->value, &rp) != 0) {
-            td_alloc_quota_release(auth->user, auth->user_len);
+            td_alloc_quota_release(auth->quota, auth->quota_len);
             td_turn_error(r, 508, "unknown RESERVATION-TOKEN");
             return;
         }
@@ -340,14 +347,17 @@ td_turn_allocate(td_req_t *r)
     } else {
         idx = td_relay_pick(family, (const struct sockaddr *) &cl->local);
         if (idx < 0) {
-            td_alloc_quota_release(auth->user, auth->user_len);
+            td_alloc_quota_release(auth->quota, auth->quota_len);
             td_turn_error(r, 440, "no relay address of that family");
             return;
         }
 
-        if (td_relay_open((unsigned) idx, even, reserve, df, &rp) != 0) {
-            td_alloc_quota_release(auth->user, auth->user_len);
-            td_turn_error(r, 508, "no relay port free");
+        rc = td_relay_open((unsigned) idx, even, reserve, df, &rp);
+
+        if (rc != 0) {
+            td_alloc_quota_release(auth->quota, auth->quota_len);
+            td_turn_error(r, 508, rc == -2 ? "out of file descriptors"
+                                           : "no relay port free");
             return;
         }
     }
@@ -356,10 +366,13 @@ td_turn_allocate(td_req_t *r)
                         rp.fd, rp.index, rp.port, lifetime);
     if (a == NULL) {
         td_relay_close(rp.index, rp.port, rp.fd);
-        td_alloc_quota_release(auth->user, auth->user_len);
+        td_alloc_quota_release(auth->quota, auth->quota_len);
         td_turn_error(r, 508, "out of memory");
         return;
     }
+
+    a->quota = a->user + (auth->quota - auth->user);
+    a->quota_len = auth->quota_len;
 
     if (rp.has_token) {
         memcpy(a->token, rp.token, TD_RELAY_TOKEN_LEN);
@@ -747,6 +760,10 @@ td_turn_error(td_req_t *r, unsigned code, const char *why)
 
     r->thr->stats.refusals++;
 
+    if (r->auth == NULL && !td_turn_unauth_ok(r)) {
+        return;
+    }
+
     /* refusals of authenticated requests are events; others are noise */
     level = (r->auth != NULL) ? TD_LOG_NOTICE : TD_LOG_INFO;
 
@@ -776,6 +793,10 @@ td_turn_challenge(td_req_t *r, unsigned code, const char *why)
     const char  *realm;
 
     r->thr->stats.challenges++;
+
+    if (!td_turn_unauth_ok(r)) {
+        return;
+    }
 
     /*
      * The first 401 of every client is routine; a request that carried
@@ -838,4 +859,27 @@ td_turn_method(uint16_t method)
     default:
         return "request";
     }
+}
+
+
+/*
+ * Bounded reflection: an unauthenticated UDP request may come from a
+ * spoofed source, so what it gets back is limited per source network
+ * (td_limit.h).  Over TCP the handshake proved the source.
+ */
+
+static int
+td_turn_unauth_ok(td_req_t *r)
+{
+    if (r->cl->tcp
+        || td_rate_take(&r->thr->unauth_rate, r->thr->conf->unauth_rate,
+                        (const struct sockaddr *) &r->cl->addr,
+                        r->thr->now_ms))
+    {
+        return 1;
+    }
+
+    r->thr->stats.unauth_limited++;
+
+    return 0;
 }

@@ -575,7 +575,9 @@ test_rest(void)
 {
     char            pass[TRTC_CRED_REST_PASS_LEN + 1];
     char            nonul[16];
+    size_t          n;
     time_t          t;
+    const char     *name;
     const uint8_t  *s;
 
     s = (const uint8_t *) "9f2c4e6a8b";
@@ -623,6 +625,20 @@ test_rest(void)
     tap_is_int(trtc_cred_rest_expiry(T(""), &t), -1, "empty");
     tap_is_int(trtc_cred_rest_expiry(NULL, 0, &t), -1, "NULL");
     tap_is_int(trtc_cred_rest_expiry(T(":"), &t), -1, "a colon");
+
+    /* the name quotas count, as coturn counts it */
+    name = trtc_cred_rest_name(T("1700000000:alice"), &n);
+    tap_ok(n == 5 && memcmp(name, "alice", 5) == 0, "name of EXPIRY:NAME");
+    name = trtc_cred_rest_name(T("alice:1700000000"), &n);
+    tap_ok(n == 5 && memcmp(name, "alice", 5) == 0, "name of NAME:EXPIRY");
+    name = trtc_cred_rest_name(T("5:bob:7"), &n);
+    tap_ok(n == 5 && memcmp(name, "bob:7", 5) == 0,
+           "name of EXPIRY:NAME:X: after the first colon");
+    name = trtc_cred_rest_name(T("1700000000"), &n);
+    tap_ok(n == 10 && memcmp(name, "1700000000", 10) == 0,
+           "name of EXPIRY: all of it");
+    name = trtc_cred_rest_name(T(":x"), &n);
+    tap_ok(n == 1 && name[0] == 'x', "name of :NAME");
     tap_is_int(trtc_cred_rest_expiry(T("::"), &t), -1, "two colons");
     tap_is_int(trtc_cred_rest_expiry(T("12a:bob"), &t), -1, "12a:bob");
     tap_is_int(trtc_cred_rest_expiry(T("bob:12a"), &t), -1, "bob:12a");

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 #include "tap.h"
+#include "addr.h"
 #include "td_peer.h"
 
 
@@ -148,35 +149,6 @@ static const char  *bad_specs[] = {
 };
 
 
-static struct sockaddr_storage *
-addr(const char *s, unsigned port)
-{
-    static struct sockaddr_storage  ss;
-    struct sockaddr_in             *sin;
-    struct sockaddr_in6            *sin6;
-
-    memset(&ss, 0, sizeof(ss));
-
-    sin = (struct sockaddr_in *) &ss;
-    sin6 = (struct sockaddr_in6 *) &ss;
-
-    if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        return &ss;
-    }
-
-    memset(&ss, 0, sizeof(ss));
-
-    if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
-        return &ss;
-    }
-
-    printf("# test bug: bad address %s\n", s);
-    exit(2);
-}
 
 
 static int
@@ -697,6 +669,70 @@ test_reasons(void)
 }
 
 
+static void
+test_self(void)
+{
+    td_peer_filter_t          f;
+    struct sockaddr_storage   lo, hi;
+
+    memset(&f, 0, sizeof(f));
+    f.allow_loopback = 1;
+
+    td_peer_self_clear();
+
+    /* a listener on 127.0.0.1:3478, relays 49152-49200 on 93.184.216.0/24 */
+    lo = *addr("127.0.0.1", 0);
+    tap_is_int(td_peer_self_add((struct sockaddr *) &lo, NULL, 3478, 3478,
+                                0),
+               0, "self: listener added");
+    lo = *addr("93.184.216.0", 0);
+    hi = *addr("93.184.216.255", 0);
+    tap_is_int(td_peer_self_add((struct sockaddr *) &lo,
+                                (struct sockaddr *) &hi, 49152, 49200,
+                                1),
+               0, "self: relay range added");
+
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("127.0.0.1",
+                                                             3478)),
+               TD_PEER_DENIED_SELF, "self: the listener is denied");
+    tap_is_int(td_peer_check(&f, (struct sockaddr *)
+                                 addr("::ffff:127.0.0.1", 3478)),
+               TD_PEER_DENIED_SELF, "self: its mapped form too");
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("127.0.0.1",
+                                                             3479)),
+               TD_PEER_ALLOWED, "self: another port of it is not ours");
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("93.184.216.9",
+                                                             49200)),
+               TD_PEER_DENIED_SELF, "self: the relay range's last port");
+    f.allow_relays = 1;
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("93.184.216.9",
+                                                             49200)),
+               TD_PEER_ALLOWED, "self: allow-relay-peers: relays allowed");
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("127.0.0.1",
+                                                             3478)),
+               TD_PEER_DENIED_SELF, "self: allow-relay-peers: not the "
+               "listener");
+    f.allow_relays = 0;
+    tap_is_int(td_peer_self_ip((struct sockaddr *) addr("93.184.216.9",
+                                                         1)),
+               1, "self: the relay IP, any port");
+    tap_is_int(td_peer_self_ip((struct sockaddr *) addr("192.0.2.1", 1)),
+               0, "self: another IP");
+
+    /* allowed-peer-ip beats it */
+    tap_is_int(td_peer_filter_add(&f, "127.0.0.1", 1, NULL, 0), 0,
+               "self: allowed-peer-ip=127.0.0.1");
+    tap_is_int(td_peer_check(&f, (struct sockaddr *) addr("127.0.0.1",
+                                                             3478)),
+               TD_PEER_ALLOWED, "self: allowed explicitly");
+    tap_ok(strcmp(td_peer_reason(TD_PEER_DENIED_SELF), "turnd's own address")
+           == 0, "self: its reason");
+
+    td_peer_filter_free(&f);
+    td_peer_self_clear();
+}
+
+
 int
 main(void)
 {
@@ -709,6 +745,7 @@ main(void)
     test_specs();
     test_canonicalize();
     test_reasons();
+    test_self();
 
     return tap_done();
 }

@@ -8,6 +8,7 @@ package TrtcTest::Stun;
 #   my $r = $c->allocate;                 # 401 challenge, then with integrity
 #   is($r->{code}, 200);
 #   $r = $c->create_permission('127.0.0.1');
+#   (local => '127.0.0.2': from that source address)
 #
 # A response is a hash: class ('request', 'indication', 'success',
 # 'error'), method, code (200 for a success, the ERROR-CODE for an error,
@@ -191,6 +192,7 @@ sub new {
     $self->{sock} = IO::Socket::INET->new(
         PeerAddr => $self->{host}, PeerPort => $self->{port},
         Proto => $self->{proto}, Timeout => $self->{timeout},
+        $self->{local} ? (LocalAddr => $self->{local}) : (),
     ) or die "connect $self->{proto} $self->{host}:$self->{port}: $@";
     return $self;
 }

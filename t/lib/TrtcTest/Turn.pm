@@ -112,11 +112,14 @@ sub start {
     print $fh $conf;
     close $fh;
 
+    # nofile => N: the server under that descriptor limit (soft and hard)
+    my @cmd = ($bin, '-c', "$dir/server.conf");
+    unshift @cmd, '/bin/sh', '-c', "ulimit -n $o{nofile} && exec \"\$@\"",
+                  'sh' if $o{nofile};
     {
         local @ENV{keys %{$o{env} || {}}} = values %{$o{env} || {}};
         local $JOURNAL = $o{journal};
-        $self->{pid} = _fork_exec($self->{out}, $bin, '-c',
-                                  "$dir/server.conf");
+        $self->{pid} = _fork_exec($self->{out}, @cmd);
     }
     $self->{started} = time;
     $self->_wait_ready($o{wait} || 10);
@@ -125,6 +128,28 @@ sub start {
 
 
 sub port { return $_[0]{port} }
+
+sub server_pid { return $_[0]{pid} }
+
+# The server's resident memory in KiB (VmRSS), undef when gone.
+sub rss_kb {
+    my $self = shift;
+    open my $fh, '<', "/proc/$self->{pid}/status" or return undef;
+    while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ }
+    return undef;
+}
+
+# Waits up to $secs for a log line matching $re; returns it or undef.
+sub wait_log {
+    my ($self, $re, $secs) = @_;
+    my $end = time + ($secs || 5);
+    while (time < $end) {
+        my ($line) = $self->log =~ /^(.*$re.*)$/m;
+        return $line if defined $line;
+        sleep 0.1;
+    }
+    return undef;
+}
 
 
 # Ready when a STUN Binding gets a success over UDP and over TCP.
