@@ -285,7 +285,8 @@ ngx_http_trtc_diag_page(ngx_http_request_t *r,
 
 
 /*
- * {"proxy":"/trtc/proxy","host":"proxy.example.com","port":443,
+ * {"proxy":"/trtc/proxy","host":"proxy.example.com",
+ *  "websocketProxy":"wss://...","loggerProxy":"https://...","port":443,
  *  "report":true,"turn":[{"addr":"14.3.3.3:3478","usable":true}],
  *  "show":null}, with "<", ">" and "&" written as \u escapes: it sits in
  * a <script> element.
@@ -298,7 +299,7 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
     u_char                    *p, *q, *end, c;
     size_t                     len;
     ngx_int_t                  rc;
-    ngx_str_t                  host, show;
+    ngx_str_t                  host, show, ws, logger;
     in_port_t                  port;
     ngx_http_core_srv_conf_t  *cscf;
 
@@ -326,8 +327,18 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
 
     port = ngx_inet_get_port(r->connection->local_sockaddr);
 
+    /* what the proxy object says, also when it cannot be had (503) */
+
+    if (ngx_http_trtc_issue_proxy_urls(r, dlcf->issuer, &ws, &logger)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     len = 256 + ngx_http_trtc_json_str_size(dlcf->proxy.len)
-          + ngx_http_trtc_json_str_size(host.len) + show.len
+          + ngx_http_trtc_json_str_size(host.len)
+          + ngx_http_trtc_json_str_size(ws.len)
+          + ngx_http_trtc_json_str_size(logger.len) + show.len
           + 64 * 1024;                          /* the TURN servers */
 
     p = ngx_pnalloc(r->pool, len);
@@ -342,6 +353,12 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
     p = ngx_http_trtc_json_str(p, &dlcf->proxy);
     p = ngx_cpymem(p, ",\"host\":", sizeof(",\"host\":") - 1);
     p = ngx_http_trtc_json_str(p, &host);
+    p = ngx_cpymem(p, ",\"websocketProxy\":",
+                   sizeof(",\"websocketProxy\":") - 1);
+    p = ngx_http_trtc_json_str(p, &ws);
+    p = ngx_cpymem(p, ",\"loggerProxy\":",
+                   sizeof(",\"loggerProxy\":") - 1);
+    p = ngx_http_trtc_json_str(p, &logger);
     p = ngx_sprintf(p, ",\"port\":%ui,\"report\":%s,\"turn\":[",
                     (ngx_uint_t) port, dlcf->report ? "true" : "false");
 

@@ -68,6 +68,13 @@ char *ngx_http_trtc_proxy_config(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_trtc_issue_postconfiguration(ngx_conf_t *cf);
 
 /*
+ * The proxy object's websocketProxy and loggerProxy for this request:
+ * websocket= and logger=, or this server's /ws/ and /logger/.
+ */
+ngx_int_t ngx_http_trtc_issue_proxy_urls(ngx_http_request_t *r,
+    ngx_http_trtc_issuer_t *issuer, ngx_str_t *websocket, ngx_str_t *logger);
+
+/*
  * Whether a peer of a TURN upstream is handed out.  The one place that
  * decides it: "down" in the configuration today, health checks later.
  */

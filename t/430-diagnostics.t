@@ -129,11 +129,13 @@ sub {
 --- response_body
 scripts: 2, inline handlers: 0
 host=localhost
+loggerProxy=http://localhost/logger/
 port=1984
 proxy=/trtc/proxy
 report=true
 show=null
 turn=[{"addr":"127.0.0.1:3478","usable":true},{"addr":"127.0.0.2:3478","usable":false},{"addr":"10.9.9.9:3478","usable":true}]
+websocketProxy=ws://localhost/ws/
 
 
 
