@@ -296,7 +296,7 @@ static ngx_int_t
 ngx_http_trtc_diag_config(ngx_http_request_t *r,
     ngx_http_trtc_diag_loc_conf_t *dlcf, ngx_str_t *out)
 {
-    u_char                    *p, *q, *end, c;
+    u_char                    *p, *q, *end, *start, c;
     size_t                     len;
     ngx_int_t                  rc;
     ngx_str_t                  host, show, ws, logger;
@@ -375,7 +375,10 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
 
     *p++ = '}';
 
-    /* the escapes take 6 bytes for 1: done in place, from the end */
+    /*
+     * In valid JSON these can only be inside strings, where \u escapes
+     * mean the same: 6 bytes for 1, into a new buffer when there are any.
+     */
 
     len = p - out->data;
 
@@ -386,25 +389,23 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
     }
 
     if (len != (size_t) (p - out->data)) {
-        q = ngx_pnalloc(r->pool, len);
-        if (q == NULL) {
+        start = ngx_pnalloc(r->pool, len);
+        if (start == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        end = q;
-
-        for (c = 0; out->data < p; out->data++) {
-            c = *out->data;
+        for (q = start, end = out->data; end < p; end++) {
+            c = *end;
 
             if (c == '<' || c == '>' || c == '&') {
                 q = ngx_sprintf(q, "\\u%04xd", (ngx_uint_t) c);
-                continue;
-            }
 
-            *q++ = c;
+            } else {
+                *q++ = c;
+            }
         }
 
-        out->data = end;
+        out->data = start;
         p = q;
     }
 
