@@ -151,10 +151,14 @@ is($total->{done} + $total->{blocked}, $runs,
 
 # The reports survive a reload (same zone size).
 my $master = $h->{procs}{nginx}{pid};
+my $elog = $h->dir . '/edge/error.log';
+my $mark = length TrtcTest::E2E::slurp($elog);
 kill 'HUP', $master;
-TrtcTest::E2E::wait_for(10, sub {
-    TrtcTest::E2E::slurp($h->dir . '/edge/error.log')
-        =~ /gracefully shutting down/ });
+ok(TrtcTest::E2E::wait_for(10, sub {
+       my $new = substr(TrtcTest::E2E::slurp($elog), $mark);
+       $new =~ /start worker process/ && $new =~ /process \d+ exited/ }),
+   'reload: new workers started, the old one exited')
+    or diag(substr(TrtcTest::E2E::slurp($elog), $mark));
 my $after = $status->();
 is_deeply([map { $_->{seq} } @{ $after->{diagnostics}{reports} }],
           [map { $_->{seq} } @{ $st->{diagnostics}{reports} }],
