@@ -568,7 +568,7 @@ ngx_http_trtc_diag_csp(ngx_http_request_t *r)
     }
 
     len = sizeof("default-src 'none'; script-src ''; style-src ''; "
-                 "connect-src 'self' wss://; img-src 'none'; "
+                 "connect-src 'self' wss://; img-src data:; "
                  "base-uri 'none'; form-action 'none'; "
                  "frame-ancestors 'none'") - 1
           + ngx_http_trtc_diag_script_hash.len
@@ -590,9 +590,9 @@ ngx_http_trtc_diag_csp(ngx_http_request_t *r)
         p = ngx_sprintf(p, " wss://%V", &host);
     }
 
-    p = ngx_cpymem(p, "; img-src 'none'; base-uri 'none'; "
+    p = ngx_cpymem(p, "; img-src data:; base-uri 'none'; "
                    "form-action 'none'; frame-ancestors 'none'",
-                   sizeof("; img-src 'none'; base-uri 'none'; "
+                   sizeof("; img-src data:; base-uri 'none'; "
                           "form-action 'none'; frame-ancestors 'none'")
                    - 1);
 
@@ -654,7 +654,7 @@ ngx_http_trtc_diag_post(ngx_http_request_t *r,
     ngx_str_t  *type;
 
     if (r->headers_in.chunked || r->headers_in.content_length_n <= 0) {
-        return ngx_http_trtc_diag_refuse(r, "no Content-Length");
+        return ngx_http_trtc_diag_refuse(r, "no Content-Length, or none");
     }
 
     if (r->headers_in.content_length_n > NGX_HTTP_TRTC_DIAG_BODY_MAX) {

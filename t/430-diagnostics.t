@@ -25,7 +25,7 @@ my ($script) = $page =~ m{<script>(.*?)</script>}s;
 my ($style) = $page =~ m{<style>(.*?)</style>}s;
 our $Csp = "default-src 'none'; script-src 'sha256-" . sha256_base64($script)
     . "='; style-src 'sha256-" . sha256_base64($style) . "='; connect-src "
-    . "'self' wss://localhost; img-src 'none'; base-uri 'none'; "
+    . "'self' wss://localhost; img-src data:; base-uri 'none'; "
     . "form-action 'none'; frame-ancestors 'none'";
 
 add_block_preprocessor(sub {
@@ -49,7 +49,7 @@ sub main::config_block {
     my ($json) = $body =~ m{<script type="application/json" id="trtc-config">(.*?)</script>}s
         or return "no configuration block\n";
     my $c = eval { decode_json($json) } or return "not JSON: $json\n";
-    return join '', map {
+    return CORE::join '', map {
         my $v = $c->{$_};
         "$_=" . (ref $v ? JSON::PP->new->canonical->encode($v)
                  : defined $v ? $v : 'null') . "\n"
@@ -225,7 +225,7 @@ Content-Type: application/json
 --- config eval: $::Locs
 --- request eval
 my $deep = '{"verdict":"done","a":' . ('[' x 6) . (']' x 6) . '}';
-my $wide = '{"verdict":"done",' . join(',', map { qq("k$_":1) } 1 .. 64) . '}';
+my $wide = '{"verdict":"done",' . CORE::join(',', map { qq("k$_":1) } 1 .. 64) . '}';
 [
  "POST /trtc/check\n" . ('x' x 4097),
  "POST /trtc/check\n[1,2]",

@@ -126,6 +126,8 @@ for my $case (@cases) {
             (my $json = $r->{screenshot}) =~ s/\.png$/.json/;
             copy($json, "$shots/" . ($base =~ s/\.png$/.json/r));
         }
+        is_deeply($r->{console}, [], "$label: no console errors or "
+                  . "warnings") if $what eq 'all open';
         $more->($label, $r) if $more;
         note("$label: $r->{seconds} s");
     }

@@ -699,11 +699,12 @@ user_pref("network.captive-portal-service.enabled", false);
 user_pref("network.connectivity-service.enabled", false);
 EOF
 
+# @prefs: more user.js lines
 sub firefox {
-    my ($self, $name, $host, $url) = @_;
+    my ($self, $name, $host, $url, @prefs) = @_;
     my $profile = "$self->{dir}/profile-$name";
     make_path($profile);
-    write_file("$profile/user.js", $FIREFOX_PREFS);
+    write_file("$profile/user.js", join '', $FIREFOX_PREFS, @prefs);
     sh('certutil', '-N', '-d', "sql:$profile", '--empty-password');
     sh('certutil', '-A', '-d', "sql:$profile", '-n', 'trtc e2e CA',
        '-t', 'C,,', '-i', "$self->{tls}/ca.crt");
@@ -782,7 +783,8 @@ sub call {
 # browser opens https://proxy.test/trtc/check?format=json, which runs its
 # tests and posts its result (report=on); the newest stored report is the
 # page's own JSON.  Returns that result with the report's seq, client,
-# user_agent, the browser, the seconds it took and "screenshot": the
+# user_agent, the browser, the seconds it took, "console" (the page's
+# console errors and warnings, from the browser's log) and "screenshot": the
 # result as the user saw it (?show=SEQ, drawn by headless Chromium's
 # --screenshot in the office), saved as diag-NAME.png next to the logs.
 # Options: browser, name, timeout.
@@ -800,8 +802,14 @@ sub diagnose {
     my ($before) = $count->();
     my $t0 = time;
     my $url = 'https://proxy.test/trtc/check?format=json';
-    $browser eq 'firefox' ? $self->firefox($name, 'office', $url)
-                          : $self->chromium($name, 'office', $url);
+    # the page's console goes to the browser's log (browser-NAME.log)
+    if ($browser eq 'firefox') {
+        $self->firefox($name, 'office', $url, 'user_pref('
+                       . '"devtools.console.stdout.content", true);' . "\n");
+    } else {
+        $self->spawn("browser-$name", 'office', $self->chromium_cmd($name),
+                     '--enable-logging=stderr', '--v=0', $url);
+    }
     my $rep;
     wait_for($timeout, sub {
         my ($n, $last) = $count->();
@@ -819,9 +827,12 @@ sub diagnose {
         "https://proxy.test/trtc/check?show=$rep->{seq}");
     write_file("$self->{dir}/$name.json",
                JSON::PP->new->canonical->pretty->encode($rep));
+    my @console = grep {
+        /:CONSOLE\(|^console\.(error|warn)|^JavaScript (error|warning)/
+    } split /\n/, slurp("$self->{dir}/browser-$name.log");
     return {%{$rep->{result}}, (map { $_ => $rep->{$_} }
                                 qw(seq client user_agent)),
-            browser => $browser, seconds => $seconds,
+            browser => $browser, seconds => $seconds, console => \@console,
             screenshot => -s $png ? $png : undef};
 }
 
