@@ -828,7 +828,7 @@ sub diagnose {
     write_file("$self->{dir}/$name.json",
                JSON::PP->new->canonical->pretty->encode($rep));
     my @console = grep {
-        /:CONSOLE\(|^console\.(error|warn)|^JavaScript (error|warning)/
+        /:CONSOLE[:(]|^console\.(error|warn)|^JavaScript (error|warning)/
     } split /\n/, slurp("$self->{dir}/browser-$name.log");
     return {%{$rep->{result}}, (map { $_ => $rep->{$_} }
                                 qw(seq client user_agent)),
