@@ -134,9 +134,8 @@ deb:
 	@util/deps.sh $(DEPS_BUILD) $(DEPS_DEB)
 	rm -rf $(B)/deb
 	mkdir -p $(B)/deb/src
-	# one tar reads the whole list: xargs would split it into several
-	# archives, and "tar xf" stops at the end of the first
-	git ls-files -z -co --exclude-standard | tar cf - --null -T - | tar xf - -C $(B)/deb/src
+	git ls-files -z -co --exclude-standard \
+	    | tar cf - --null -T - | tar xf - -C $(B)/deb/src
 	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc \
 	    > ../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
 	lintian --fail-on error,warning $(B)/deb/*.changes

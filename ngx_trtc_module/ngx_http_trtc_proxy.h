@@ -36,6 +36,7 @@ typedef struct {
     ngx_uint_t                  line;
     ngx_http_upstream_srv_conf_t  *upstream;
     ngx_http_trtc_spool_t      *spool;
+    ngx_http_upstream_init_peer_pt  peer_init;  /* the balancer's own */
 } ngx_http_trtc_proxy_loc_t;
 
 
@@ -54,12 +55,21 @@ typedef struct {
     ngx_atomic_t                uploads_damaged;    /* unreadable file */
     ngx_atomic_t                spool_bytes[NGX_HTTP_TRTC_MAX_SPOOLS];
     ngx_atomic_t                spool_files[NGX_HTTP_TRTC_MAX_SPOOLS];
+    /* spooled, not yet tried once by the replayer: the outage's backlog */
+    ngx_atomic_t                spool_fresh[NGX_HTTP_TRTC_MAX_SPOOLS];
 
     /* the diagnostics page's own tries, kept out of the counts above */
     ngx_atomic_t                signaling_test;
     ngx_atomic_t                uploads_test;
     ngx_atomic_t                uploads_test_spooled;
 } ngx_http_trtc_proxy_counters_t;
+
+
+/* a logger request's own state */
+typedef struct {
+    unsigned                    spooled:1;     /* answered by the spool */
+    unsigned                    behind:1;      /* queued behind backlog */
+} ngx_http_trtc_proxy_ctx_t;
 
 
 /*
@@ -85,6 +95,9 @@ ngx_int_t ngx_http_trtc_spool_init_conf(ngx_conf_t *cf,
 ngx_int_t ngx_http_trtc_spool_response(ngx_http_request_t *r,
     ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc,
     ngx_http_output_header_filter_pt next);
+
+ngx_uint_t ngx_http_trtc_spool_behind(ngx_http_request_t *r,
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc);
 ngx_int_t ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
     ngx_array_t *spools, ngx_http_trtc_proxy_counters_t *counters);
 void ngx_http_trtc_spool_exit_process(ngx_array_t *spools);

@@ -43,11 +43,6 @@ typedef struct {
 } ngx_http_trtc_proxy_main_conf_t;
 
 
-typedef struct {
-    unsigned                    spooled:1;
-} ngx_http_trtc_proxy_ctx_t;
-
-
 static ngx_int_t ngx_http_trtc_proxy_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_trtc_proxy_create_main_conf(ngx_conf_t *cf);
@@ -58,6 +53,10 @@ static char *ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_trtc_spool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_trtc_proxy_wrap_peer_init(
+    ngx_http_trtc_proxy_main_conf_t *pmcf);
+static ngx_int_t ngx_http_trtc_proxy_peer_init(ngx_http_request_t *r,
+    ngx_http_upstream_srv_conf_t *us);
 static ngx_int_t ngx_http_trtc_proxy_init_process(ngx_cycle_t *cycle);
 static void ngx_http_trtc_proxy_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_trtc_proxy_session_done(void *data);
@@ -671,13 +670,18 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
 
         /* our own answer: not counted as proxied */
 
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_trtc_proxy_ctx_t));
+        ctx = ngx_http_get_module_ctx(r, ngx_http_trtc_proxy_module);
+
         if (ctx == NULL) {
-            return NGX_ERROR;
+            ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_trtc_proxy_ctx_t));
+            if (ctx == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_http_set_ctx(r, ctx, ngx_http_trtc_proxy_module);
         }
 
         ctx->spooled = 1;
-        ngx_http_set_ctx(r, ctx, ngx_http_trtc_proxy_module);
 
         return rc;
     }
@@ -921,6 +925,8 @@ ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
         }
     }
 
+    ngx_http_trtc_proxy_wrap_peer_init(pmcf);
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_trtc_proxy_header_filter;
 
@@ -941,6 +947,92 @@ ngx_http_trtc_proxy_postconfiguration(ngx_conf_t *cf)
     *h = ngx_http_trtc_proxy_access_handler;
 
     return NGX_OK;
+}
+
+
+/*
+ * The spool's locations get a say between the proxy module building the
+ * request and connecting upstream (the balancer's per-request init runs
+ * there): an upload to queue behind the spool's backlog goes no further,
+ * and the header filter spools it as if the upstream had failed.
+ */
+
+static void
+ngx_http_trtc_proxy_wrap_peer_init(ngx_http_trtc_proxy_main_conf_t *pmcf)
+{
+    ngx_uint_t                     i, j;
+    ngx_http_trtc_proxy_loc_t    **pass;
+    ngx_http_upstream_srv_conf_t  *us;
+
+    pass = pmcf->spools.elts;
+
+    for (i = 0; i < pmcf->spools.nelts; i++) {
+        us = pass[i]->upstream;
+
+        if (us == NULL || us->peer.init == NULL) {
+            continue;
+        }
+
+        if (us->peer.init != ngx_http_trtc_proxy_peer_init) {
+            pass[i]->peer_init = us->peer.init;
+            us->peer.init = ngx_http_trtc_proxy_peer_init;
+            continue;
+        }
+
+        /* an upstream{} two spools share: wrapped once */
+
+        for (j = 0; j < i; j++) {
+            if (pass[j]->upstream == us) {
+                pass[i]->peer_init = pass[j]->peer_init;
+                break;
+            }
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_trtc_proxy_peer_init(ngx_http_request_t *r,
+    ngx_http_upstream_srv_conf_t *us)
+{
+    ngx_uint_t                        i;
+    ngx_http_trtc_proxy_ctx_t        *ctx;
+    ngx_http_trtc_proxy_loc_t        *plcf, **pass;
+    ngx_http_trtc_proxy_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_trtc_proxy_module);
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_proxy_module);
+
+    if (plcf->upstream != us || plcf->peer_init == NULL) {
+
+        /* another location's request to the same upstream */
+
+        pass = pmcf->spools.elts;
+
+        for (i = 0; i < pmcf->spools.nelts; i++) {
+            if (pass[i]->upstream == us) {
+                return pass[i]->peer_init(r, us);
+            }
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (!ngx_http_trtc_spool_behind(r, plcf, pmcf->counters)) {
+        return plcf->peer_init(r, us);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_trtc_proxy_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->behind = 1;
+    ngx_http_set_ctx(r, ctx, ngx_http_trtc_proxy_module);
+
+    /* the upstream module answers 500, which the header filter spools */
+
+    return NGX_ERROR;
 }
 
 

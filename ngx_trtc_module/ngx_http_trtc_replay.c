@@ -36,6 +36,10 @@
  * over and may arrive after later ones.  More than 16 files failing in a
  * row on their first try (the upstream answers 5xx to everything) make
  * the replayer pause a second between tries until one goes through.
+ *
+ * The files not yet tried once are the backlog (spool_fresh, shared): new
+ * uploads queue behind it instead of going upstream, so the replayer
+ * takes one off when a file's first try is over (or it leaves untried).
  */
 
 
@@ -77,6 +81,8 @@ static void ngx_http_trtc_replay_set_aside(ngx_http_trtc_spool_t *sp,
     ngx_http_trtc_spool_file_t *f, const char *prefix, ngx_atomic_t *counter);
 static void ngx_http_trtc_replay_forget(ngx_http_trtc_spool_t *sp,
     ngx_http_trtc_spool_file_t *f, ngx_uint_t still_on_disk);
+static void ngx_http_trtc_replay_tried(ngx_http_trtc_spool_t *sp,
+    ngx_http_trtc_spool_file_t *f);
 static ngx_msec_t ngx_http_trtc_replay_delay(ngx_uint_t failures);
 static void ngx_http_trtc_replay_schedule(ngx_http_trtc_spool_t *sp,
     ngx_msec_t delay);
@@ -148,6 +154,7 @@ static void
 ngx_http_trtc_replay_tick(ngx_event_t *ev)
 {
     ngx_msec_t                    wait;
+    ngx_msec_int_t                left;
     ngx_http_trtc_spool_t        *sp;
     ngx_http_trtc_spool_file_t   *f;
     ngx_http_trtc_replay_read_t  *rd;
@@ -158,6 +165,26 @@ ngx_http_trtc_replay_tick(ngx_event_t *ev)
         || sp->reading)
     {
         return;
+    }
+
+    /*
+     * The upstream was down: wait out its backoff, unless uploads were
+     * spooled since (they queue behind the backlog instead of trying the
+     * upstream themselves, so the replayer tries for them, once a tick).
+     */
+
+    if (sp->retry) {
+        left = (ngx_msec_int_t) (sp->retry - ngx_current_msec);
+
+        if (left > 0 && (ngx_atomic_int_t)
+                        sp->counters->spool_fresh[sp->index] <= sp->fresh)
+        {
+            ngx_http_trtc_replay_schedule(sp, ngx_min((ngx_msec_t) left,
+                                          NGX_HTTP_TRTC_SPOOL_TICK));
+            return;
+        }
+
+        sp->retry = 0;
     }
 
     f = ngx_http_trtc_replay_pick(sp, &wait);
@@ -181,6 +208,14 @@ ngx_http_trtc_replay_tick(ngx_event_t *ev)
         f = ngx_http_trtc_replay_pick(sp, &wait);
 
         if (f == NULL) {
+
+            /* soon, when uploads queue behind a backlog being written */
+
+            if ((ngx_atomic_int_t) sp->counters->spool_fresh[sp->index] > 0)
+            {
+                wait = ngx_min(wait, NGX_HTTP_TRTC_REPLAY_RESCAN);
+            }
+
             ngx_http_trtc_replay_schedule(sp, ngx_min(wait,
                                           NGX_HTTP_TRTC_SPOOL_TICK));
             return;
@@ -652,11 +687,16 @@ ngx_http_trtc_replay_done(ngx_http_trtc_client_t *cl)
                       "next try in %M ms", f->name, &sp->peer_name,
                       cl->error, sp->backoff);
 
-        ngx_http_trtc_replay_schedule(sp, sp->backoff);
+        sp->retry = ngx_current_msec + sp->backoff;
+        sp->fresh = sp->counters->spool_fresh[sp->index];
+
+        ngx_http_trtc_replay_schedule(sp, ngx_min(sp->backoff,
+                                                  NGX_HTTP_TRTC_SPOOL_TICK));
         return;
     }
 
     sp->backoff = 0;
+    ngx_http_trtc_replay_tried(sp, f);
 
     /* a final 2xx: delivered */
 
@@ -789,6 +829,7 @@ ngx_http_trtc_replay_set_aside(ngx_http_trtc_spool_t *sp,
                       ngx_rename_file_n " \"%s\" to \"%s\" failed", from, to);
 
         /* not counted: it stays, and is tried again at most so often */
+        ngx_http_trtc_replay_tried(sp, f);
         f->next = ngx_current_msec + NGX_HTTP_TRTC_SPOOL_BACKOFF;
         f->attempts = ngx_max(f->attempts, 1);
         return;
@@ -805,6 +846,7 @@ static void
 ngx_http_trtc_replay_forget(ngx_http_trtc_spool_t *sp,
     ngx_http_trtc_spool_file_t *f, ngx_uint_t still_on_disk)
 {
+    ngx_http_trtc_replay_tried(sp, f);
     f->gone = 1;
 
     (void) ngx_atomic_fetch_add(&sp->counters->spool_files[sp->index], -1);
@@ -813,6 +855,37 @@ ngx_http_trtc_replay_forget(ngx_http_trtc_spool_t *sp,
         (void) ngx_atomic_fetch_add(&sp->counters->spool_bytes[sp->index],
                                     -f->size);
     }
+}
+
+
+/*
+ * The file had its first try (or left before one): no longer part of the
+ * backlog new uploads queue behind.  Never below 0: a file put there by
+ * hand was never counted.
+ */
+
+static void
+ngx_http_trtc_replay_tried(ngx_http_trtc_spool_t *sp,
+    ngx_http_trtc_spool_file_t *f)
+{
+    ngx_atomic_t      *fresh;
+    ngx_atomic_uint_t  n;
+
+    if (f->tried) {
+        return;
+    }
+
+    f->tried = 1;
+    fresh = &sp->counters->spool_fresh[sp->index];
+
+    do {
+        n = *fresh;
+
+        if ((ngx_atomic_int_t) n <= 0) {
+            return;
+        }
+
+    } while (!ngx_atomic_cmp_set(fresh, n, n - 1));
 }
 
 
@@ -918,6 +991,12 @@ ngx_http_trtc_spool_scan(ngx_http_trtc_spool_t *sp, ngx_uint_t list)
     if (sp->counters != NULL) {
         sp->counters->spool_bytes[sp->index] = bytes;
         sp->counters->spool_files[sp->index] = files;
+
+        /* at start and reload: no replayer has tried them yet */
+
+        if (!list) {
+            sp->counters->spool_fresh[sp->index] = files;
+        }
     }
 
     if (!list) {
@@ -941,6 +1020,7 @@ ngx_http_trtc_spool_scan(ngx_http_trtc_spool_t *sp, ngx_uint_t list)
         if (rc == 0) {
             all[i].attempts = sp->files[j].attempts;
             all[i].next = sp->files[j].next;
+            all[i].tried = sp->files[j].tried;
             i++;
             j++;
 

@@ -42,6 +42,7 @@ typedef struct {
     ngx_chain_t                *bufs;
     off_t                       size;
     ngx_uint_t                  status;        /* the upstream's failure */
+    ngx_uint_t                  behind;        /* queued behind backlog */
     ngx_err_t                   err;
     const char                 *failed;        /* the call that failed */
     u_char                      name[NGX_HTTP_TRTC_SPOOL_NAME_LEN];
@@ -64,6 +65,7 @@ static ngx_int_t ngx_http_trtc_spool_post(ngx_http_request_t *r,
     ngx_http_trtc_spool_job_t *job);
 static void ngx_http_trtc_spool_saved(ngx_event_t *ev);
 #endif
+static void ngx_http_trtc_spool_unsave(ngx_http_trtc_spool_job_t *job);
 static ngx_int_t ngx_http_trtc_spool_answer(ngx_http_trtc_spool_job_t *job);
 static ngx_int_t ngx_http_trtc_spool_cors(ngx_http_request_t *r,
     ngx_str_t *expose);
@@ -416,6 +418,7 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
     ngx_http_upstream_t        *u;
     ngx_http_trtc_spool_t      *sp;
     ngx_http_trtc_spool_job_t  *job;
+    ngx_http_trtc_proxy_ctx_t  *ctx;
 
     sp = plcf->spool;
     u = r->upstream;
@@ -480,6 +483,9 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
 
     job->size = size;
 
+    ctx = ngx_http_get_module_ctx(r, ngx_http_trtc_proxy_module);
+    job->behind = (ctx != NULL && ctx->behind);
+
     /* taken at once: writes in flight count against max_size too */
 
     bytes = &pc->spool_bytes[sp->index];
@@ -495,6 +501,10 @@ ngx_http_trtc_spool_response(ngx_http_request_t *r,
         job->failed = "";
         return ngx_http_trtc_spool_answer(job);
     }
+
+    /* and as backlog: later uploads queue behind it, not overtake it */
+
+    (void) ngx_atomic_fetch_add(&pc->spool_fresh[sp->index], 1);
 
     tp = ngx_timeofday();
 
@@ -759,8 +769,7 @@ ngx_http_trtc_spool_post(ngx_http_request_t *r, ngx_http_trtc_spool_job_t *job)
 
     task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_trtc_spool_job_t));
     if (task == NULL) {
-        (void) ngx_atomic_fetch_add(&job->counters->spool_bytes
-                                    [job->spool->index], -job->size);
+        ngx_http_trtc_spool_unsave(job);
         return NGX_ERROR;
     }
 
@@ -772,8 +781,7 @@ ngx_http_trtc_spool_post(ngx_http_request_t *r, ngx_http_trtc_spool_job_t *job)
     task->event.handler = ngx_http_trtc_spool_saved;
 
     if (ngx_thread_task_post(job->spool->thread_pool, task) != NGX_OK) {
-        (void) ngx_atomic_fetch_add(&job->counters->spool_bytes
-                                    [job->spool->index], -job->size);
+        ngx_http_trtc_spool_unsave(job);
         return NGX_ERROR;
     }
 
@@ -825,6 +833,64 @@ ngx_http_trtc_spool_saved(ngx_event_t *ev)
 #endif
 
 
+/* a job that wrote nothing gives back what it took */
+
+static void
+ngx_http_trtc_spool_unsave(ngx_http_trtc_spool_job_t *job)
+{
+    ngx_uint_t  i;
+
+    i = job->spool->index;
+
+    (void) ngx_atomic_fetch_add(&job->counters->spool_bytes[i], -job->size);
+    (void) ngx_atomic_fetch_add(&job->counters->spool_fresh[i], -1);
+}
+
+
+/*
+ * Whether an upload goes into the spool instead of upstream: while the
+ * spool holds uploads not yet tried once (an outage's backlog), a new one
+ * queues behind them rather than overtake them.  Files waiting after
+ * their own failure do not count, and a full spool lets it through.
+ * Called once the proxy module has built the request, before it connects.
+ */
+
+ngx_uint_t
+ngx_http_trtc_spool_behind(ngx_http_request_t *r,
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc)
+{
+    ngx_uint_t              i;
+    ngx_http_upstream_t    *u;
+    ngx_http_trtc_spool_t  *sp;
+
+    sp = plcf->spool;
+    u = r->upstream;
+
+    if (sp == NULL || pc == NULL || r != r->main || u == NULL) {
+        return 0;
+    }
+
+    i = sp->index;
+
+    if ((ngx_atomic_int_t) pc->spool_fresh[i] <= 0) {
+        return 0;
+    }
+
+    /* the uploads ngx_http_trtc_spool_response() can keep */
+
+    if (u->request_bufs == NULL
+        || !(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT))
+        || r->request_body_no_buffering || r->request_body == NULL
+        || r->request_body->rest)
+    {
+        return 0;
+    }
+
+    return (off_t) pc->spool_bytes[i] + r->request_body->received
+           < sp->max_size;
+}
+
+
 /* the counters, the log line and the client's answer of a written job */
 
 static ngx_int_t
@@ -847,10 +913,18 @@ ngx_http_trtc_spool_answer(ngx_http_trtc_spool_job_t *job)
                                     ? &pc->uploads_test_spooled
                                     : &pc->uploads_spooled, 1);
 
-        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                      "trtc logger: upstream failed (%ui), upload of %O "
-                      "bytes spooled as \"%s\"", job->status, job->size,
-                      job->name);
+        if (job->behind) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "trtc logger: upload of %O bytes spooled as "
+                          "\"%s\" behind the uploads not yet replayed",
+                          job->size, job->name);
+
+        } else {
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "trtc logger: upstream failed (%ui), upload of %O "
+                          "bytes spooled as \"%s\"", job->status, job->size,
+                          job->name);
+        }
 
         ngx_http_trtc_spool_rewrite(r, NGX_HTTP_OK, "X-Trtc-Spooled", "1");
 
@@ -862,7 +936,7 @@ ngx_http_trtc_spool_answer(ngx_http_trtc_spool_job_t *job)
     }
 
     if (job->failed[0] != '\0') {
-        (void) ngx_atomic_fetch_add(&pc->spool_bytes[sp->index], -job->size);
+        ngx_http_trtc_spool_unsave(job);
 
         ngx_log_error(NGX_LOG_CRIT, r->connection->log, job->err,
                       "trtc logger: spooling to \"%s\": %s failed, "

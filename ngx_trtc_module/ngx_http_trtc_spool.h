@@ -35,6 +35,7 @@ typedef struct {
     ngx_uint_t                  attempts;      /* answered failures */
     ngx_msec_t                  next;          /* no try before */
     unsigned                    gone:1;        /* delivered or set aside */
+    unsigned                    tried:1;       /* out of spool_fresh */
 } ngx_http_trtc_spool_file_t;
 
 
@@ -60,6 +61,8 @@ struct ngx_http_trtc_spool_s {
     ngx_pool_t                 *pool;
     ngx_log_t                  *log;
     ngx_msec_t                  backoff;         /* the upstream's */
+    ngx_msec_t                  retry;           /* no try before, or 0 */
+    ngx_atomic_int_t            fresh;           /* spool_fresh, then */
     ngx_uint_t                  failures;        /* first tries, in a row */
     ngx_uint_t                  next_peer;
     ngx_http_trtc_spool_file_t *files;           /* sorted by name */

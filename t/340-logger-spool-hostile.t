@@ -5,6 +5,11 @@
 #
 #   - the spool's own 200 and 503 carry the CORS headers trtc_allow_origin
 #     gives, and a preflight the upstream cannot answer gets its 204;
+#   - order across an outage: uploads sent once the log service is back
+#     queue behind the ones spooled while it was down; once those are
+#     replayed, uploads are proxied directly again, and a file waiting
+#     after its own 500 sends nothing else through the disk; files found
+#     at start are backlog until tried;
 #   - an upload the upstream keeps refusing with 500 does not hold up the
 #     ones after it, and every try of an upload carries one
 #     X-Trtc-Upload-Id;
@@ -40,7 +45,8 @@ my $t = dirname(abs_path(__FILE__));
 my $certs = "$t/cert";
 my $dir = "$t/servroot_340";
 my $log = "$dir/logs/error.log";
-my %sp = map { $_ => "$dir/spool_$_" } qw(main att age cors full loop);
+my %sp = map { $_ => "$dir/spool_$_" }
+          qw(main att age cors full loop order);
 my $control = "$dir/control";
 
 remove_tree($dir);
@@ -77,6 +83,10 @@ http {
         location /logger/ {
             trtc_logger_pass $pass;
             trtc_logger_spool $sp{main};
+        }
+        location /order/ {
+            trtc_logger_pass $pass;
+            trtc_logger_spool $sp{order};
         }
         location /att/ {
             trtc_logger_pass $pass;
@@ -118,6 +128,7 @@ END {
 }
 
 start_nginx() or BAIL_OUT('nginx did not start: ' . tail_log());
+my $started = time;
 
 my $origin = { origin => 'https://app.test' };
 
@@ -181,6 +192,46 @@ my $out = `$nginx -t -p $dir/ -c $dir/conf/bad.conf -e $dir/logs/t.log 2>&1`;
 like($out, qr/unknown thread pool "nosuch" in \S+bad\.conf:\d+/,
      'threads=NAME without a thread_pool NAME: nginx -t says where');
 
+# --- order across an outage: the log service is down (the recorder is
+# not started yet), four uploads are spooled; it comes back, and four more
+# are sent at once: they queue behind the four, not overtake them
+
+for my $i (0 .. 3) {
+    $r = post("/order/o$i", "order $i");
+    is($r->{headers}{'x-trtc-spooled'}, '1', "/o$i: spooled (service down)");
+    sleep 0.005;
+}
+
+# the replayer's "upstream down" wait grows: 1, 2, 4, then 8 s
+sleep 8;
+write_file($control, "200\n");
+start_upstream();
+
+for my $i (4 .. 7) {
+    $r = post("/order/o$i", "order $i");
+    is($r->{status}, 200, "/o$i, service back: 200");
+    sleep 0.005;
+}
+my $back = time;
+my @order = map { "/o$_" } 0 .. 7;
+my $arrived = sub {
+    [map { $_->{path} } grep { $_->{path} =~ m{^/o\d$} } records()];
+};
+wait_for(sub { @{ $arrived->() } >= 8 }, 'all eight uploads arrive', 15);
+my $late = time - $back;
+ok($late < 4, sprintf('the replayer woke for them, not after its 8 s wait '
+                      . '(%.1f s)', $late));
+is_deeply($arrived->(), \@order,
+          'each once, in arrival order across the outage');
+ok(log_text() =~ /spooled as "\d+-\d+-\d+\.req" behind the uploads not yet replayed/,
+     'the ones behind the backlog are logged as such');
+wait_for(sub { !spool_files($sp{order}) }, 'the backlog is drained', 5);
+$r = post('/order/o8', 'order 8');
+ok(!defined $r->{headers}{'x-trtc-spooled'},
+   'backlog drained: the next upload is proxied directly');
+stop_upstream();
+unlink "$dir/record.jsonl";
+
 # --- one upload the upstream refuses (500 for good) does not hold up the
 # others
 
@@ -209,9 +260,18 @@ is(scalar(spool_files($sp{main})), 1, 'only the refused one still waits');
 like(log_text(), qr/replay of "\d+-\d+-\d+\.req" to \S+ failed \(status 500\), attempt 1, next try in 1000 ms/,
      'its wait is logged');
 
+# a file waiting after its own failure is no backlog: no detour by disk
+
+$r = post('/logger/direct', 'while /bad waits');
+is($r->{status}, 200, '/direct while /bad waits: 200');
+ok(!defined $r->{headers}{'x-trtc-spooled'},
+   '/direct: proxied directly, not queued behind the refused one');
+is(scalar(grep { $_->{path} eq '/direct' } records()), 1,
+   '/direct went upstream once');
+
 my @ids = map { header($_, 'X-Trtc-Upload-Id') }
-          grep { $_->{path} eq '/a1' } records();
-ok(@ids >= 2, '/a1 went upstream twice (proxied, then replayed)');
+          grep { $_->{path} eq '/bad' } records();
+ok(@ids >= 2, '/bad went upstream twice (proxied, then replayed)');
 like($ids[0], qr/^[0-9a-f]{32}$/, 'with an X-Trtc-Upload-Id');
 is(scalar(grep { $_ eq $ids[0] } @ids), scalar @ids,
    'the same X-Trtc-Upload-Id every time');
@@ -308,6 +368,37 @@ like($m, qr/^trtc_logger_uploads_total\{result="expired"\} 3$/m,
      'prometheus: expired');
 like($m, qr/^trtc_logger_uploads_total\{result="damaged"\} 2$/m,
      'prometheus: damaged');
+
+# --- the "upstream down" backoff: the three spools of a dead upstream, no
+# new uploads after their first ones, are tried 1, 2, 4, 8... s apart (not
+# once a tick, as while uploads queue behind their backlog)
+
+my $secs = time - $started;
+my $tries = () = log_text() =~ /to 127\.0\.0\.1:$dead failed \(connect/g;
+my $most = 3 * (int(log($secs) / log(2)) + 2);
+ok($tries <= $most, sprintf('upstream down: %d tries in %.0f s by three '
+                            . 'spools (at most %d)', $tries, $secs, $most));
+
+# --- a restart: what the spool holds at start is backlog until tried; an
+# upload right after the start queues behind it
+
+ok(stop_nginx(), 'nginx stops for a restart');
+my $then = int(time * 1000);
+write_file("$sp{order}/.plant", "POST /restart-old HTTP/1.1\r\n$head"
+                                . "Content-Length: 3\r\n\r\nold");
+chown $uid, $gid, "$sp{order}/.plant" if defined $uid;
+rename "$sp{order}/.plant", "$sp{order}/$then-1-000001.req"
+    or die "rename: $!";
+start_nginx() or BAIL_OUT('nginx did not restart: ' . tail_log());
+$r = post('/order/restart-new', 'new');
+is($r->{headers}{'x-trtc-spooled'}, '1',
+   'right after the start: queued behind the file found there');
+my $restarted = sub {
+    [map { $_->{path} } grep { $_->{path} =~ m{^/restart-} } records()];
+};
+wait_for(sub { @{ $restarted->() } >= 2 }, 'both arrive', 10);
+is_deeply($restarted->(), [qw(/restart-old /restart-new)],
+          'the file found at start first');
 
 ok(stop_nginx(), 'nginx stops');
 stop_upstream();

@@ -516,6 +516,7 @@ http {
     location /logger/ {
       trtc_logger_pass https://trtc_logger/ host=yun.test ca=$tls/ca.crt;
       trtc_logger_spool $self->{dir}/spool;
+      trtc_allow_origin $ORIGIN;
     }
     location = /trtc/proxy {
       trtc_proxy_config turn=trtc_turn ttl=1h policy=relay;
