@@ -77,7 +77,8 @@ $(B)/t/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(B)/libtd.a
 # (nothing under /usr is touched).  Its Makefile compiles the module with
 # nginx's own flags: -W (= -Wextra) -Wall -Werror among them.
 
-$(B)/nginx/Makefile: config $(NGINX_SRC)/configure
+$(B)/nginx/Makefile: config $(NGINX_SRC)/configure \
+                    ngx_trtc_module/ngx_http_trtc_diagnostics.html
 	rm -rf $(B)/nginx-src $(B)/nginx
 	mkdir -p $(B)
 	cp -a $(NGINX_SRC) $(B)/nginx-src

@@ -107,6 +107,7 @@ ngx_http_trtc_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
 
     issuer->type = type;
     issuer->ttl = NGX_HTTP_TRTC_DEFAULT_TTL;
+    issuer->location = clcf->name;
     issuer->directive = value[0];
     issuer->file = cf->conf_file->file.name.data;
     issuer->line = cf->conf_file->line;
@@ -546,13 +547,9 @@ ngx_http_trtc_issue_handler(ngx_http_request_t *r)
         b = ngx_http_trtc_issue_rest(r, issuer, &a);
 
     } else {
-        if (ngx_http_trtc_issue_proxy_url(r, issuer->websocket, "wss://",
-                                          "ws://", "/ws/", &a.websocket)
-            != NGX_OK
-            || ngx_http_trtc_issue_proxy_url(r, issuer->logger, "https://",
-                                             "http://", "/logger/",
-                                             &a.logger)
-               != NGX_OK)
+        if (ngx_http_trtc_issue_proxy_urls(r, issuer, &a.websocket,
+                                           &a.logger)
+            != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -811,6 +808,24 @@ ngx_http_trtc_issue_add(ngx_http_request_t *r, ngx_array_t *servers,
 
     v->data = p;
     v->len = len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_trtc_issue_proxy_urls(ngx_http_request_t *r,
+    ngx_http_trtc_issuer_t *issuer, ngx_str_t *websocket, ngx_str_t *logger)
+{
+    if (ngx_http_trtc_issue_proxy_url(r, issuer->websocket, "wss://",
+                                      "ws://", "/ws/", websocket)
+        != NGX_OK
+        || ngx_http_trtc_issue_proxy_url(r, issuer->logger, "https://",
+                                         "http://", "/logger/", logger)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

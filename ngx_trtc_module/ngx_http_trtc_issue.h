@@ -49,6 +49,7 @@ typedef struct {
     ngx_uint_t                       relay;      /* iceTransportPolicy */
     ngx_uint_t                       turn_server;
 
+    ngx_str_t                        location;   /* for trtc_diagnostics */
     ngx_str_t                        directive;  /* for messages */
     u_char                          *file;
     ngx_uint_t                       line;
@@ -65,6 +66,13 @@ char *ngx_http_trtc_proxy_config(ngx_conf_t *cf, ngx_command_t *cmd,
  * credentials and the upstreams it names, or nginx -t fails naming it.
  */
 ngx_int_t ngx_http_trtc_issue_postconfiguration(ngx_conf_t *cf);
+
+/*
+ * The proxy object's websocketProxy and loggerProxy for this request:
+ * websocket= and logger=, or this server's /ws/ and /logger/.
+ */
+ngx_int_t ngx_http_trtc_issue_proxy_urls(ngx_http_request_t *r,
+    ngx_http_trtc_issuer_t *issuer, ngx_str_t *websocket, ngx_str_t *logger);
 
 /*
  * Whether a peer of a TURN upstream is handed out.  The one place that

@@ -29,5 +29,24 @@ u_char *ngx_http_trtc_json_str(u_char *dst, ngx_str_t *s);
  */
 ngx_int_t ngx_http_trtc_json_plain(ngx_str_t *s);
 
+/* what ngx_http_trtc_json_check() accepts, and what it finds */
+typedef struct {
+    ngx_uint_t    max_depth;     /* nesting of objects and arrays */
+    size_t        max_string;    /* bytes of a string as written */
+    ngx_uint_t    max_members;   /* of one object or array */
+    ngx_str_t     key;           /* a top-level member wanted ... */
+    ngx_str_t     value;         /* ... its string value, as written */
+} ngx_http_trtc_json_check_t;
+
+
+/*
+ * NGX_OK when [p, last) is one JSON object (RFC 8259: strict UTF-8, no
+ * trailing garbage) within the limits; every length is checked before a
+ * byte past it is read.  Sets jc->value to the string value of the
+ * top-level member jc->key, if any.
+ */
+ngx_int_t ngx_http_trtc_json_check(u_char *p, u_char *last,
+    ngx_http_trtc_json_check_t *jc);
+
 
 #endif /* _NGX_HTTP_TRTC_JSON_H_INCLUDED_ */

@@ -57,6 +57,11 @@ typedef struct {
     ngx_atomic_t                spool_files[NGX_HTTP_TRTC_MAX_SPOOLS];
     /* spooled, not yet tried once by the replayer: the outage's backlog */
     ngx_atomic_t                spool_fresh[NGX_HTTP_TRTC_MAX_SPOOLS];
+
+    /* the diagnostics page's own tries, kept out of the counts above */
+    ngx_atomic_t                signaling_test;
+    ngx_atomic_t                uploads_test;
+    ngx_atomic_t                uploads_test_spooled;
 } ngx_http_trtc_proxy_counters_t;
 
 
@@ -66,6 +71,13 @@ typedef struct {
     unsigned                    behind:1;      /* queued behind backlog */
 } ngx_http_trtc_proxy_ctx_t;
 
+
+/*
+ * Whether the request is the diagnostics page's test: "X-Trtc-Diagnostics"
+ * (log uploads) or "?trtc_diagnostics=" (WebSockets, which cannot carry
+ * headers of their own).
+ */
+ngx_uint_t ngx_http_trtc_proxy_is_test(ngx_http_request_t *r);
 
 /* the counters of the request's configuration, or NULL */
 ngx_http_trtc_proxy_counters_t *ngx_http_trtc_proxy_get_counters(

@@ -686,7 +686,12 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
         return rc;
     }
 
-    if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS) {
+    if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS
+        && ngx_http_trtc_proxy_is_test(r))
+    {
+        (void) ngx_atomic_fetch_add(&pc->signaling_test, 1);
+
+    } else if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS) {
         (void) ngx_atomic_fetch_add(&pc->signaling_open, 1);
         (void) ngx_atomic_fetch_add(&pc->signaling_total, 1);
 
@@ -723,6 +728,44 @@ ngx_http_trtc_proxy_session_done(void *data)
 }
 
 
+ngx_uint_t
+ngx_http_trtc_proxy_is_test(ngx_http_request_t *r)
+{
+    ngx_str_t         arg;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_arg(r, (u_char *) "trtc_diagnostics", 16, &arg) == NGX_OK) {
+        return 1;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("X-Trtc-Diagnostics") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Trtc-Diagnostics",
+                               sizeof("X-Trtc-Diagnostics") - 1)
+               == 0)
+        {
+            return 1;
+        }
+    }
+}
+
+
 ngx_http_trtc_proxy_counters_t *
 ngx_http_trtc_proxy_get_counters(ngx_http_request_t *r)
 {
@@ -754,13 +797,15 @@ ngx_http_trtc_proxy_log_handler(ngx_http_request_t *r)
         if (u != NULL && r->headers_out.status < 500
             && ngx_http_get_module_ctx(r, ngx_http_trtc_proxy_module) == NULL)
         {
-            (void) ngx_atomic_fetch_add(&pc->uploads_proxied, 1);
+            (void) ngx_atomic_fetch_add(ngx_http_trtc_proxy_is_test(r)
+                                        ? &pc->uploads_test
+                                        : &pc->uploads_proxied, 1);
         }
 
         return NGX_OK;
     }
 
-    if (u != NULL && u->state != NULL) {
+    if (u != NULL && u->state != NULL && !ngx_http_trtc_proxy_is_test(r)) {
         (void) ngx_atomic_fetch_add(&pc->signaling_bytes_up,
                                     (ngx_atomic_int_t) u->state->bytes_sent);
         (void) ngx_atomic_fetch_add(&pc->signaling_bytes_down,

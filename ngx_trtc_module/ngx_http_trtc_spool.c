@@ -909,7 +909,9 @@ ngx_http_trtc_spool_answer(ngx_http_trtc_spool_job_t *job)
 
     if (job->failed == NULL) {
         (void) ngx_atomic_fetch_add(&pc->spool_files[sp->index], 1);
-        (void) ngx_atomic_fetch_add(&pc->uploads_spooled, 1);
+        (void) ngx_atomic_fetch_add(ngx_http_trtc_proxy_is_test(r)
+                                    ? &pc->uploads_test_spooled
+                                    : &pc->uploads_spooled, 1);
 
         if (job->behind) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

@@ -11,6 +11,7 @@
 #include "ngx_http_trtc_module.h"
 #include "ngx_http_trtc_check.h"
 #include "ngx_http_trtc_proxy.h"
+#include "ngx_http_trtc_diagnostics.h"
 #include "ngx_http_trtc_status_turnd.h"
 
 
@@ -36,7 +37,7 @@ typedef struct {
 
 /* a snapshot of the counters, taken once per request */
 typedef struct {
-    ngx_atomic_uint_t           values[11];
+    ngx_atomic_uint_t           values[14];
     off_t                       spool_bytes;
     ngx_uint_t                  spool_files;
     ngx_atomic_uint_t           issued;
@@ -196,7 +197,8 @@ ngx_http_trtc_status_handler(ngx_http_request_t *r)
     ngx_str_set(&cc->key, "Cache-Control");
     ngx_str_set(&cc->value, "no-store");
 
-    size = ngx_http_trtc_status_size(confs, format);
+    size = ngx_http_trtc_status_size(confs, format)
+           + ngx_http_trtc_diagnostics_status_size(r, format);
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
@@ -207,14 +209,23 @@ ngx_http_trtc_status_handler(ngx_http_request_t *r)
 
     case NGX_HTTP_TRTC_STATUS_PROMETHEUS:
         b->last = ngx_http_trtc_status_prometheus(b->last, confs, sh, &sc);
+        b->last = ngx_http_trtc_diagnostics_status(r, b->last,
+                                              NGX_HTTP_TRTC_DIAG_PROMETHEUS);
         break;
 
     case NGX_HTTP_TRTC_STATUS_HTML:
         b->last = ngx_http_trtc_status_html(b->last, confs, sh, &sc);
+        b->last = ngx_http_trtc_diagnostics_status(r, b->last,
+                                                   NGX_HTTP_TRTC_DIAG_HTML);
+        b->last = ngx_cpymem(b->last, "</body></html>\n",
+                             sizeof("</body></html>\n") - 1);
         break;
 
     default:
         b->last = ngx_http_trtc_status_json(b->last, confs, sh, &sc);
+        b->last = ngx_http_trtc_diagnostics_status(r, b->last,
+                                                   NGX_HTTP_TRTC_DIAG_JSON);
+        b->last = ngx_cpymem(b->last, "}\n", 2);
     }
 
     r->headers_out.content_length_n = b->last - b->pos;
@@ -260,6 +271,9 @@ ngx_http_trtc_status_snapshot(ngx_http_request_t *r,
         sc->values[8] = pc->uploads_rejected;
         sc->values[9] = pc->uploads_expired;
         sc->values[10] = pc->uploads_damaged;
+        sc->values[11] = pc->signaling_test;
+        sc->values[12] = pc->uploads_test;
+        sc->values[13] = pc->uploads_test_spooled;
 
         /* a moment below zero: the replayer took one off before a rescan */
 
@@ -425,12 +439,15 @@ ngx_http_trtc_status_json(u_char *p, ngx_array_t *confs,
                     "\"uploads_refused\":%uA,\"uploads_rejected\":%uA,"
                     "\"uploads_expired\":%uA,\"uploads_damaged\":%uA,"
                     "\"spool_bytes\":%O,\"spool_files\":%ui},"
-                    "\"credentials\":{\"issued\":%uA}}\n",
+                    "\"credentials\":{\"issued\":%uA},"
+                    "\"tests\":{\"signaling_sessions\":%uA,"
+                    "\"uploads_proxied\":%uA,\"uploads_spooled\":%uA}",
                     sc->values[0], sc->values[1], sc->values[2],
                     sc->values[3], sc->values[4], sc->values[5],
                     sc->values[6], sc->values[7], sc->values[8],
                     sc->values[9], sc->values[10], sc->spool_bytes,
-                    sc->spool_files, sc->issued);
+                    sc->spool_files, sc->issued, sc->values[11],
+                    sc->values[12], sc->values[13]);
 
     return p;
 }
@@ -577,11 +594,21 @@ ngx_http_trtc_status_prometheus(u_char *p, ngx_array_t *confs,
         "trtc_logger_spool_files %ui\n"
         "# HELP trtc_credentials_issued_total TURN credentials issued\n"
         "# TYPE trtc_credentials_issued_total counter\n"
-        "trtc_credentials_issued_total %uA\n",
+        "trtc_credentials_issued_total %uA\n"
+        "# HELP trtc_diagnostics_test_sessions_total Signaling sessions "
+        "of the diagnostics page (not in trtc_signaling_*)\n"
+        "# TYPE trtc_diagnostics_test_sessions_total counter\n"
+        "trtc_diagnostics_test_sessions_total %uA\n"
+        "# HELP trtc_diagnostics_test_uploads_total Log uploads of the "
+        "diagnostics page (not in trtc_logger_uploads_total)\n"
+        "# TYPE trtc_diagnostics_test_uploads_total counter\n"
+        "trtc_diagnostics_test_uploads_total{result=\"proxied\"} %uA\n"
+        "trtc_diagnostics_test_uploads_total{result=\"spooled\"} %uA\n",
         sc->values[0], sc->values[1], sc->values[2], sc->values[3],
         sc->values[4], sc->values[5], sc->values[6], sc->values[7],
         sc->values[8], sc->values[9], sc->values[10],
-        sc->spool_bytes, sc->spool_files, sc->issued);
+        sc->spool_bytes, sc->spool_files, sc->issued, sc->values[11],
+        sc->values[12], sc->values[13]);
 
     return p;
 }
@@ -679,12 +706,19 @@ ngx_http_trtc_status_html(u_char *p, ngx_array_t *confs,
                     "<td>%uA</td></tr>"
                     "<tr><td>spool</td><td>%ui files, %O bytes</td></tr>"
                     "<tr><td>TURN credentials issued</td><td>%uA</td></tr>"
-                    "</table></body></html>\n",
+                    "<tr><td>diagnostics page: signaling sessions</td>"
+                    "<td>%uA</td></tr>"
+                    "<tr><td>diagnostics page: log uploads proxied</td>"
+                    "<td>%uA</td></tr>"
+                    "<tr><td>diagnostics page: log uploads spooled</td>"
+                    "<td>%uA</td></tr>"
+                    "</table>\n",
                     sc->values[0], sc->values[1], sc->values[2],
                     sc->values[3], sc->values[4], sc->values[5],
                     sc->values[6], sc->values[7], sc->values[8],
                     sc->values[9], sc->values[10], sc->spool_files,
-                    sc->spool_bytes, sc->issued);
+                    sc->spool_bytes, sc->issued, sc->values[11],
+                    sc->values[12], sc->values[13]);
 
     return p;
 }

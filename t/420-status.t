@@ -81,6 +81,7 @@ our %Counters = (
                   uploads_refused uploads_rejected uploads_expired
                   uploads_damaged spool_bytes spool_files)],
     credentials => [qw(issued)],
+    tests => [qw(signaling_sessions uploads_proxied uploads_spooled)],
 );
 
 sub same_keys {
@@ -98,7 +99,7 @@ sub main::json_schema {
     my $d = eval { JSON::PP->new->decode($text) };
     return "not JSON: $@" unless ref $d eq 'HASH';
     my $err = same_keys('the top level', $d, qw(version nginx_version time
-        upstreams signaling logger credentials));
+        upstreams signaling logger credentials tests));
     $err .= "version\n" unless is_string($d->{version})
                                && $d->{version} =~ /^\d+\.\d+\.\d+$/;
     $err .= "nginx_version\n" unless is_string($d->{nginx_version})
@@ -158,6 +159,7 @@ our @Families = qw(
     trtc_signaling_sessions_total trtc_signaling_bytes_total
     trtc_logger_uploads_total trtc_logger_spool_bytes trtc_logger_spool_files
     trtc_credentials_issued_total
+    trtc_diagnostics_test_sessions_total trtc_diagnostics_test_uploads_total
 );
 
 my $NAME = qr/[a-zA-Z_:][a-zA-Z0-9_:]*/;
@@ -397,6 +399,9 @@ trtc_logger_uploads_total\{result=damaged\} 0
 trtc_logger_spool_bytes\{\} 0
 trtc_logger_spool_files\{\} 0
 trtc_credentials_issued_total\{\} 0
+trtc_diagnostics_test_sessions_total\{\} 0
+trtc_diagnostics_test_uploads_total\{result=proxied\} 0
+trtc_diagnostics_test_uploads_total\{result=spooled\} 0
 \z/
 
 

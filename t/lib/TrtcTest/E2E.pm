@@ -162,7 +162,10 @@ sub start_ok {
 # --- the topology -------------------------------------------------------
 
 # Options: stack (ours|reference), signal_nodes (1|2), turn_nodes (1|2),
-# any_sni (the vendor's services also take TLS without SNI).
+# any_sni (the vendor's services also take TLS without SNI), relay_peers
+# (ours: turnd relays between its own relays, allow-relay-peers and the
+# edge's addresses allowed: the diagnostics page calls itself through
+# one turnd).
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
@@ -170,6 +173,7 @@ sub new {
         signal_nodes => $o{signal_nodes} || 1,
         turn_nodes => $o{turn_nodes} || 1,
         any_sni => $o{any_sni},
+        relay_peers => $o{relay_peers},
         prefix => "te2e$$",
         procs => {}, calls => 0,
     }, $class;
@@ -519,6 +523,7 @@ http {
       trtc_allow_origin $ORIGIN;
     }
     location = /trtc/status { trtc_status; }
+    location = /trtc/check { trtc_diagnostics report=on reports=64; }
   }
 }
 EOF
@@ -543,7 +548,7 @@ verbose
 EOF
     }
     # README's "Deploying", plus the vendor's range as a permitted peer
-    return <<"EOF";
+    return <<"EOF"
 listening-ip=$addr
 listening-port=3478
 external-ip=$addr
@@ -552,6 +557,9 @@ max-port=40999
 credentials-file=$d/credentials
 allowed-peer-ip=$VENDOR_NET
 EOF
+        . ($self->{relay_peers}
+           ? "allow-relay-peers\n" . join('', map { "allowed-peer-ip=$_\n" }
+                                          $self->turn_addrs) : '');
 }
 
 # Restarts turnd node I with a credentials file of another secret (or,
@@ -650,10 +658,15 @@ sub wait_up {
 
 sub chromium {
     my ($self, $name, $host, $url) = @_;
+    $self->spawn("browser-$name", $host, $self->chromium_cmd($name), $url);
+}
+
+sub chromium_cmd {
+    my ($self, $name) = @_;
     my $profile = "$self->{dir}/profile-$name";
     make_path($profile);
     my $bin = $ENV{TRTC_TEST_CHROMIUM} || '/usr/lib/chromium/chromium';
-    $self->spawn("browser-$name", $host, $bin,
+    return ($bin,
         '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
         '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync',
@@ -661,7 +674,7 @@ sub chromium {
         "--ignore-certificate-errors-spki-list=$self->{spki}",
         '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
         '--autoplay-policy=no-user-gesture-required',
-        '--disable-features=WebRtcHideLocalIpsWithMdns', $url);
+        '--disable-features=WebRtcHideLocalIpsWithMdns');
 }
 
 my $FIREFOX_PREFS = <<'EOF';
@@ -687,11 +700,12 @@ user_pref("network.captive-portal-service.enabled", false);
 user_pref("network.connectivity-service.enabled", false);
 EOF
 
+# @prefs: more user.js lines
 sub firefox {
-    my ($self, $name, $host, $url) = @_;
+    my ($self, $name, $host, $url, @prefs) = @_;
     my $profile = "$self->{dir}/profile-$name";
     make_path($profile);
-    write_file("$profile/user.js", $FIREFOX_PREFS);
+    write_file("$profile/user.js", join '', $FIREFOX_PREFS, @prefs);
     sh('certutil', '-N', '-d', "sql:$profile", '--empty-password');
     sh('certutil', '-A', '-d', "sql:$profile", '-n', 'trtc e2e CA',
        '-t', 'C,,', '-i', "$self->{tls}/ca.crt");
@@ -764,6 +778,63 @@ sub call {
     %r = (%$page, %r, browser => $browser, room => $room,
           seconds => sprintf('%.1f', time - $t0));
     return \%r;
+}
+
+# The diagnostics page (trtc_diagnostics) instead of a call: the office's
+# browser opens https://proxy.test/trtc/check?format=json, which runs its
+# tests and posts its result (report=on); the newest stored report is the
+# page's own JSON.  Returns that result with the report's seq, client,
+# user_agent, the browser, the seconds it took, "console" (the page's
+# console errors and warnings, from the browser's log) and "screenshot": the
+# result as the user saw it (?show=SEQ, drawn by headless Chromium's
+# --screenshot in the office), saved as diag-NAME.png next to the logs.
+# Options: browser, name, timeout.
+sub diagnose {
+    my ($self, %o) = @_;
+    my $name = 'diag-' . ($o{name} || ++$self->{calls});
+    my $browser = $o{browser} || 'chromium';
+    my $timeout = $o{timeout} || 40;
+    my $count = sub {
+        my $st = eval { decode_json($self->office_get('/trtc/status')) }
+            or return;
+        my $t = $st->{diagnostics}{reports_total} or return;
+        return ($t->{done} + $t->{blocked}, $st->{diagnostics}{reports}[0]);
+    };
+    my ($before) = $count->();
+    my $t0 = time;
+    my $url = 'https://proxy.test/trtc/check?format=json';
+    # the page's console goes to the browser's log (browser-NAME.log)
+    if ($browser eq 'firefox') {
+        $self->firefox($name, 'office', $url, 'user_pref('
+                       . '"devtools.console.stdout.content", true);' . "\n");
+    } else {
+        $self->spawn("browser-$name", 'office', $self->chromium_cmd($name),
+                     '--enable-logging=stderr', '--v=0', $url);
+    }
+    my $rep;
+    wait_for($timeout, sub {
+        my ($n, $last) = $count->();
+        $rep = $last if defined $n && defined $before && $n > $before;
+        $rep;
+    });
+    my $seconds = sprintf('%.1f', time - $t0);
+    $self->stop("browser-$name", 5);
+    return {error => "no report from the page within ${timeout}s",
+            browser => $browser} unless $rep;
+    my $png = "$self->{dir}/$name.png";
+    TrtcTest::Turn::run(30, 'ip', 'netns', 'exec', $self->ns('office'),
+        $self->chromium_cmd("$name-shot"), '--hide-scrollbars',
+        '--window-size=800,1200', "--screenshot=$png",
+        "https://proxy.test/trtc/check?show=$rep->{seq}");
+    write_file("$self->{dir}/$name.json",
+               JSON::PP->new->canonical->pretty->encode($rep));
+    my @console = grep {
+        /:CONSOLE[:(]|^console\.(error|warn)|^JavaScript (error|warning)/
+    } split /\n/, slurp("$self->{dir}/browser-$name.log");
+    return {%{$rep->{result}}, (map { $_ => $rep->{$_} }
+                                qw(seq client user_agent)),
+            browser => $browser, seconds => $seconds, console => \@console,
+            screenshot => -s $png ? $png : undef};
 }
 
 # The vendor's records of a call's log uploads, once they stop changing
