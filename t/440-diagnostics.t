@@ -126,16 +126,17 @@ sub {
     return "scripts: " . scalar(@scripts) . ", inline handlers: "
         . scalar(@inline) . "\n" . main::config_block($b);
 }
---- response_body
-scripts: 2, inline handlers: 0
+--- response_body eval
+"scripts: 2, inline handlers: 0
 host=localhost
 loggerProxy=http://localhost/logger/
-port=1984
+port=$ENV{TEST_NGINX_SERVER_PORT}
 proxy=/trtc/proxy
 report=true
 show=null
-turn=[{"addr":"127.0.0.1:3478","usable":true},{"addr":"127.0.0.2:3478","usable":false},{"addr":"10.9.9.9:3478","usable":true}]
+turn=[{\"addr\":\"127.0.0.1:3478\",\"usable\":true},{\"addr\":\"127.0.0.2:3478\",\"usable\":false},{\"addr\":\"10.9.9.9:3478\",\"usable\":true}]
 websocketProxy=ws://localhost/ws/
+"
 
 
 
