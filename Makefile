@@ -23,7 +23,7 @@ WARN :=         -Wall -Wextra -Werror
 CFLAGS ?=       -O2 -g
 TD_CFLAGS :=    -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon -Iturnd \
                 $(if $(TD_VERSION),-DTD_VERSION='"$(TD_VERSION)"')
-TD_LIBS :=      -lcrypto -lz -lpthread -lsystemd
+TD_LIBS :=      -lssl -lcrypto -lz -lpthread -lsystemd
 
 COMMON_SRCS :=  $(wildcard common/*.c)
 TURND_SRCS :=   $(filter-out turnd/td_main.c, $(wildcard turnd/*.c))
