@@ -81,12 +81,20 @@ td_proxy_match(const td_cidr_t *r, const struct sockaddr *sa)
 int
 td_proxy_signature(const uint8_t *buf, size_t len)
 {
-    if (len >= 6 && memcmp(buf, "PROXY ", 6) == 0) {
-        return 1;
+    size_t  n1, n2;
+
+    n1 = (len < 6) ? len : 6;
+    n2 = (len < sizeof(td_proxy_v2_sig)) ? len : sizeof(td_proxy_v2_sig);
+
+    if (memcmp(buf, "PROXY ", n1) == 0) {
+        return (n1 == 6) ? 1 : -1;
     }
 
-    return len >= sizeof(td_proxy_v2_sig)
-           && memcmp(buf, td_proxy_v2_sig, sizeof(td_proxy_v2_sig)) == 0;
+    if (memcmp(buf, td_proxy_v2_sig, n2) == 0) {
+        return (n2 == sizeof(td_proxy_v2_sig)) ? 1 : -1;
+    }
+
+    return 0;
 }
 
 

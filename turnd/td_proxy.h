@@ -42,7 +42,7 @@ int td_proxy_listed(const td_conf_t *conf, const struct sockaddr *sa);
 /* the connection's pre step: reads and applies the header */
 int td_proxy_read(td_thread_t *thr, td_conn_t *c, const char **why);
 
-/* 1 when buf starts like a PROXY header (v1 or v2) */
+/* 1 when buf starts as a PROXY header does, -1 when it may, else 0 */
 int td_proxy_signature(const uint8_t *buf, size_t len);
 
 

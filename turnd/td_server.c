@@ -245,6 +245,16 @@ td_server_cleanup(void)
            (unsigned long long) s.unauth_limited,
            (unsigned long long) s.tcp_refused);
 
+    if (s.tls_handshakes + s.tls_failed + s.proxy_bad + s.proxy_refused) {
+        td_log(TD_LOG_NOTICE, "stats: %llu tls handshakes, %llu failed or "
+               "timed out; %llu connections without a valid PROXY header, "
+               "%llu PROXY headers from unlisted sources",
+               (unsigned long long) s.tls_handshakes,
+               (unsigned long long) s.tls_failed,
+               (unsigned long long) s.proxy_bad,
+               (unsigned long long) s.proxy_refused);
+    }
+
     for (i = 0; i < td_nthreads; i++) {
         td_thread_free(td_threads[i]);
     }

@@ -105,6 +105,7 @@ struct td_conn_s {
     unsigned                  closed:1;
     unsigned                  unauth:1;      /* counted in td_limit */
     unsigned                  proxied:1;     /* cl.addr from a header */
+    unsigned                  started:1;     /* a frame was read */
 };
 
 

@@ -353,6 +353,28 @@ td_tcp_frames(td_thread_t *thr, td_conn_t *c, uint8_t *buf, size_t len)
 
     pos = 0;
 
+    /*
+     * A PROXY header from a source not in proxy-protocol-from: "PROXY "
+     * would pass for a large ChannelData frame and be skipped quietly.
+     */
+    if (!c->started) {
+        switch (td_proxy_signature(buf, len)) {
+
+        case 1:
+            thr->stats.malformed++;
+            thr->stats.proxy_refused++;
+            td_tcp_refused(thr, c, "a PROXY protocol header from a source "
+                           "not in proxy-protocol-from");
+            return 0;
+
+        case -1:
+            return 0;
+
+        default:
+            c->started = 1;
+        }
+    }
+
     while (!c->closed) {
         avail = len - pos;
 
@@ -372,14 +394,6 @@ td_tcp_frames(td_thread_t *thr, td_conn_t *c, uint8_t *buf, size_t len)
 
         if (fl < 0) {
             thr->stats.malformed++;
-
-            if (td_proxy_signature(buf + pos, avail)) {
-                thr->stats.proxy_refused++;
-                td_tcp_refused(thr, c, "a PROXY protocol header from a "
-                               "source not in proxy-protocol-from");
-                break;
-            }
-
             td_tcp_close(thr, c, "not a STUN or ChannelData stream");
             break;
         }

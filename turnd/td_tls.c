@@ -118,11 +118,13 @@ td_tls_ctx_new(const td_conf_t *conf)
 
     /*
      * No renegotiation (a client-driven CPU sink), no session cache
-     * shared between threads (tickets still resume), and buffers given
-     * back while a connection is idle: an idle TLS client costs little.
+     * shared between threads (tickets still resume), buffers given
+     * back while a connection is idle (an idle TLS client costs little),
+     * and a close without close_notify is a close (browsers do that).
      */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION
-                             | SSL_OP_CIPHER_SERVER_PREFERENCE);
+                             | SSL_OP_CIPHER_SERVER_PREFERENCE
+                             | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
                           | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
                           | SSL_MODE_RELEASE_BUFFERS);
