@@ -348,5 +348,62 @@ EOF
     $e->stop_ok;
 }
 
+# --- relays that can reach their peers -------------------------------------
+
+{
+    # a loopback relay, loopback peers not allowed, one peer allowed by
+    # address: turnd warns at start, and refuses that peer with 403
+    # (nothing is sent: it would fail from 127.0.0.1 anyway)
+    my $r = TrtcTest::Turn->start(conf => <<"EOF");
+realm=trtc.test
+lt-cred-mech
+user=alice:alice-pw
+allowed-peer-ip=10.99.0.1
+EOF
+    ok($r->wait_log(qr/warn: the only relay address is loopback and loopback peers are not allowed/),
+       'a loopback relay without allow-loopback-peers: warned at start');
+    my $c = TrtcTest::Stun->new(port => $r->port, proto => 'tcp',
+                                user => 'alice', pass => 'alice-pw');
+    is($c->allocate->{code}, 200, 'Allocate on the loopback relay');
+    is($c->create_permission('10.99.0.1', 9)->{code}, 403,
+       'CreatePermission to a non-loopback peer from a loopback relay: 403');
+    is($c->channel_bind(0x4001, '10.99.0.1', 9)->{code}, 403,
+       'ChannelBind likewise: 403');
+    $c->send_indication('10.99.0.1', 9, 'x');
+    ok($r->wait_log(qr/Send to peer 10\.99\.0\.1:9 refused: relay 127\.0\.0\.1:\d+ is loopback/),
+       'a Send indication likewise: refused, logged with the peer');
+    $r->stop_ok;
+}
+
+SKIP: {
+    # the relay of a proxied client follows the address the client
+    # dialled (the header's destination), not the proxy's connection
+    my ($host) = `ip -4 -o addr show scope global 2>/dev/null`
+                 =~ /inet (\d+\.\d+\.\d+\.\d+)/;
+    skip 'no global IPv4 address on this host', 3 unless $host;
+    my $r = TrtcTest::Turn->start(conf => <<"EOF");
+realm=trtc.test
+lt-cred-mech
+user=alice:alice-pw
+allow-loopback-peers
+relay-ip=$host
+proxy-protocol-from=127.0.0.3
+EOF
+    my $c = TrtcTest::Stun->new(port => $r->port, proto => 'tcp',
+        local => '127.0.0.3', user => 'alice', pass => 'alice-pw',
+        proxy => TrtcTest::Stun::proxy_header(2, '198.51.100.8', 7000,
+                                              $host, 443));
+    $c->allocate;
+    is($c->{relay_ip} // '', $host, "a proxied client that dialled $host "
+       . 'is relayed from it, not from 127.0.0.1');
+    $c = TrtcTest::Stun->new(port => $r->port, proto => 'tcp',
+                             user => 'alice', pass => 'alice-pw');
+    $c->allocate;
+    is($c->{relay_ip} // '', '127.0.0.1', 'a direct client on 127.0.0.1: '
+       . 'the loopback relay');
+    $r->stop_ok;
+}
+
+
 $peer->stop;
 done_testing;
