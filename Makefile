@@ -36,7 +36,8 @@ MODULE_SRCS :=  config $(wildcard ngx_trtc_module/*.[ch]) \
 # Debian packages: to build, to run, and what the tests drive.
 DEPS_BUILD :=   gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
                 nginx nginx-dev libsystemd-dev
-DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl
+DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl \
+                libnginx-mod-stream
 # make deb, and its test (t/600): Debian's packaging tools
 DEPS_DEB :=     dpkg-dev debhelper fakeroot lintian adduser
 DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
@@ -155,8 +156,8 @@ SAN_FLAGS :=    -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := $(patsubst t/fuzz/%_fuzz.c, %, $(wildcard t/fuzz/*_fuzz.c))
 ASAN_TESTS :=   t/100-turnd-clients.t t/110-turnd-refusals.t \
-                t/130-turnd-tcp-framing.t t/140-turnd-relay-socket.t \
-                $(wildcard t/1[5-7]*-turnd-*.t)
+                t/130-turnd-tcp-framing.t t/135-turnd-tls-proxy.t \
+                t/140-turnd-relay-socket.t $(wildcard t/1[5-7]*-turnd-*.t)
 ASAN_OBJS :=    $(patsubst %.c, $(B)/asan/obj/%.o, $(COMMON_SRCS) \
                     $(TURND_SRCS))
 FUZZ_OBJS :=    $(patsubst %.c, $(B)/fuzz/obj/%.o, $(COMMON_SRCS) \

@@ -71,7 +71,7 @@ ok($srv->wait_log(qr/listening on tls 127\.0\.0\.1:$TP/),
 
 # --- real clients ---------------------------------------------------------
 
-my ($N, $M, $L) = (50, 4, 200);
+my ($N, $M, $L) = (30, 3, 200);
 for my $mode (['channels'], ['Send indications', '-s']) {
     my ($name, @args) = @$mode;
     my $r = TrtcTest::Turn::run(60, 'turnutils_uclient', '-t', '-S',
