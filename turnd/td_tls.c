@@ -28,6 +28,7 @@ static int td_tls_handshake(td_thread_t *thr, td_conn_t *c,
     const char **why);
 static ssize_t td_tls_recv(td_conn_t *c, uint8_t *buf, size_t len);
 static ssize_t td_tls_send(td_conn_t *c, const uint8_t *buf, size_t len);
+static size_t td_tls_first_frame(const uint8_t *buf, size_t len);
 static const char *td_tls_error(const char *what);
 
 
@@ -411,6 +412,14 @@ td_tls_send(td_conn_t *c, const uint8_t *buf, size_t len)
         return 0;
     }
 
+    /*
+     * A record a message, as coturn writes them: some clients (coturn's
+     * own turnutils_uclient) read a record as one message and lose the
+     * rest of a record holding several.  td_tcp_send() gives whole
+     * frames, so the buffer starts with one.
+     */
+    len = td_tls_first_frame(buf, len);
+
     ERR_clear_error();
 
     n = SSL_write(c->tls, buf, (len > 0x40000000) ? 0x40000000 : (int) len);
@@ -440,6 +449,29 @@ td_tls_send(td_conn_t *c, const uint8_t *buf, size_t len)
         errno = EPROTO;
         return -1;
     }
+}
+
+
+/* the length of the frame buf starts with, or len when not whole */
+
+static size_t
+td_tls_first_frame(const uint8_t *buf, size_t len)
+{
+    size_t  n;
+
+    if (len < 4) {
+        return len;
+    }
+
+    if ((buf[0] & 0xc0) == 0x40) {
+        n = ((size_t) buf[2] << 8) | buf[3];
+        n = 4 + ((n + 3) & ~(size_t) 3);
+
+    } else {
+        n = 20 + (((size_t) buf[2] << 8) | buf[3]);
+    }
+
+    return (n < len) ? n : len;
 }
 
 
