@@ -18,6 +18,7 @@
 
 
 #define TD_TLS_ALPN         "stun.turn"
+#define TD_TLS_RECORD       16384     /* a record's plaintext, at most */
 
 
 static SSL_CTX *td_tls_ctx_new(const td_conf_t *conf);
@@ -333,10 +334,12 @@ td_tls_handshake(td_thread_t *thr, td_conn_t *c, const char **why)
 
 
 /*
- * As recv(): as much as fits, until OpenSSL wants the socket again (then
- * neither the socket nor OpenSSL holds more, and epoll will say when it
- * does), EAGAIN when there was nothing.  The error reason is logged by
- * the connection's close through errno EPROTO.
+ * As recv(): whole records while a whole one fits, until OpenSSL wants
+ * the socket again, EAGAIN when there was nothing.  Never a part of a
+ * record: decrypted bytes left inside OpenSSL would wait for the next
+ * readiness of a socket that may have nothing more (epoll sees the
+ * socket, not OpenSSL); what is left in the socket wakes epoll again.
+ * The error reason is logged, and the close says errno EPROTO.
  */
 
 static ssize_t
@@ -347,7 +350,7 @@ td_tls_recv(td_conn_t *c, uint8_t *buf, size_t len)
 
     got = 0;
 
-    while (got < len) {
+    while (len - got >= TD_TLS_RECORD || (got == 0 && len > 0)) {
         ERR_clear_error();
 
         n = SSL_read(c->tls, buf + got,
