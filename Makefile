@@ -134,7 +134,9 @@ deb:
 	@util/deps.sh $(DEPS_BUILD) $(DEPS_DEB)
 	rm -rf $(B)/deb
 	mkdir -p $(B)/deb/src
-	git ls-files -z -co --exclude-standard | xargs -0 tar cf - | tar xf - -C $(B)/deb/src
+	@# one tar for every name: xargs would split a long list into two archives
+	git ls-files -z -co --exclude-standard | tar cf - --null -T - \
+	    | tar xf - -C $(B)/deb/src
 	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc \
 	    > ../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
 	lintian --fail-on error,warning $(B)/deb/*.changes
