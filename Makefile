@@ -23,7 +23,7 @@ WARN :=         -Wall -Wextra -Werror
 CFLAGS ?=       -O2 -g
 TD_CFLAGS :=    -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon -Iturnd \
                 $(if $(TD_VERSION),-DTD_VERSION='"$(TD_VERSION)"')
-TD_LIBS :=      -lcrypto -lz -lpthread -lsystemd
+TD_LIBS :=      -lssl -lcrypto -lz -lpthread -lsystemd
 
 COMMON_SRCS :=  $(wildcard common/*.c)
 TURND_SRCS :=   $(filter-out turnd/td_main.c, $(wildcard turnd/*.c))
@@ -36,7 +36,8 @@ MODULE_SRCS :=  config $(wildcard ngx_trtc_module/*.[ch]) \
 # Debian packages: to build, to run, and what the tests drive.
 DEPS_BUILD :=   gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
                 nginx nginx-dev libsystemd-dev
-DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl
+DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl \
+                libnginx-mod-stream
 # make deb, and its test (t/600): Debian's packaging tools
 DEPS_DEB :=     dpkg-dev debhelper fakeroot lintian adduser
 DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
@@ -134,8 +135,9 @@ deb:
 	@util/deps.sh $(DEPS_BUILD) $(DEPS_DEB)
 	rm -rf $(B)/deb
 	mkdir -p $(B)/deb/src
-	git ls-files -z -co --exclude-standard \
-	    | tar cf - --null -T - | tar xf - -C $(B)/deb/src
+	@# one tar for every name: xargs would split a long list into two archives
+	git ls-files -z -co --exclude-standard | tar cf - --null -T - \
+	    | tar xf - -C $(B)/deb/src
 	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc \
 	    > ../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
 	lintian --fail-on error,warning $(B)/deb/*.changes
@@ -157,8 +159,8 @@ SAN_FLAGS :=    -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := $(patsubst t/fuzz/%_fuzz.c, %, $(wildcard t/fuzz/*_fuzz.c))
 ASAN_TESTS :=   t/100-turnd-clients.t t/110-turnd-refusals.t \
-                t/130-turnd-tcp-framing.t t/140-turnd-relay-socket.t \
-                $(wildcard t/1[5-7]*-turnd-*.t)
+                t/130-turnd-tcp-framing.t t/135-turnd-tls-proxy.t \
+                t/140-turnd-relay-socket.t $(wildcard t/1[5-7]*-turnd-*.t)
 ASAN_OBJS :=    $(patsubst %.c, $(B)/asan/obj/%.o, $(COMMON_SRCS) \
                     $(TURND_SRCS))
 FUZZ_OBJS :=    $(patsubst %.c, $(B)/fuzz/obj/%.o, $(COMMON_SRCS) \

@@ -83,6 +83,14 @@ typedef enum {
     TD_KEY_PROMETHEUS_PORT,
     TD_KEY_PROMETHEUS_ADDRESS,
     TD_KEY_CHECK_CONFIG,
+    TD_KEY_TLS_LISTENING_PORT,
+    TD_KEY_CERT,
+    TD_KEY_PKEY,
+    TD_KEY_CIPHER_LIST,
+    TD_KEY_NO_TLS,
+    TD_KEY_NO_TLSV1_2,
+    TD_KEY_HANDSHAKE_TIMEOUT,
+    TD_KEY_PROXY_PROTOCOL_FROM,
     TD_KEY_ACCEPTED,          /* already turnd's behaviour: nothing to do */
     TD_KEY_UNSUPPORTED,       /* coturn has it, turnd does not: a warning */
     TD_KEY_CONFIG,            /* -c: command line only */
@@ -146,6 +154,15 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "fingerprint", 'f', TD_ARG_NONE, 0, TD_KEY_FINGERPRINT },
     { "no-udp", 0, TD_ARG_NONE, 0, TD_KEY_NO_UDP },
     { "no-tcp", 0, TD_ARG_NONE, 0, TD_KEY_NO_TCP },
+    { "tls-listening-port", 0, TD_ARG_REQ, 0, TD_KEY_TLS_LISTENING_PORT },
+    { "cert", 0, TD_ARG_REQ, 0, TD_KEY_CERT },
+    { "pkey", 0, TD_ARG_REQ, 0, TD_KEY_PKEY },
+    { "cipher-list", 0, TD_ARG_REQ, 0, TD_KEY_CIPHER_LIST },
+    { "no-tls", 0, TD_ARG_NONE, 0, TD_KEY_NO_TLS },
+    { "no-tlsv1_2", 0, TD_ARG_NONE, 0, TD_KEY_NO_TLSV1_2 },
+    { "handshake-timeout", 0, TD_ARG_REQ, 0, TD_KEY_HANDSHAKE_TIMEOUT },
+    { "proxy-protocol-from", 0, TD_ARG_REQ, 0,
+      TD_KEY_PROXY_PROTOCOL_FROM },
     { "log-file", 'l', TD_ARG_REQ, 0, TD_KEY_LOG_FILE },
     { "no-stdout-log", 0, TD_ARG_NONE, 0, TD_KEY_NO_STDOUT_LOG },
     { "pidfile", 0, TD_ARG_REQ, 0, TD_KEY_PIDFILE },
@@ -160,7 +177,6 @@ static const td_conf_key_t  td_conf_keys[] = {
 
     /* turnd never does these: TLS/DTLS are not configured this way, no
      * CLI, no TCP relays, multicast peers are denied, no SOFTWARE */
-    { "no-tls", 0, TD_ARG_NONE, 0, TD_KEY_ACCEPTED },
     { "no-dtls", 0, TD_ARG_NONE, 0, TD_KEY_ACCEPTED },
     { "no_dtls", 0, TD_ARG_NONE, 0, TD_KEY_ACCEPTED },
     { "no-cli", 0, TD_ARG_NONE, 0, TD_KEY_ACCEPTED },
@@ -171,17 +187,12 @@ static const td_conf_key_t  td_conf_keys[] = {
     { "no-tlsv1_1", 0, TD_ARG_NONE, 0, TD_KEY_ACCEPTED },
 
     /* coturn options turnd does not implement: warned about, ignored */
-    { "cert", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
-    { "pkey", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "pkey-pwd", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
-    { "cipher-list", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "CA-file", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "dh-file", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "dh566", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
     { "dh1066", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
     { "ec-curve-name", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
-    { "no-tlsv1_2", 0, TD_ARG_NONE, 0, TD_KEY_UNSUPPORTED },
-    { "tls-listening-port", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "alt-listening-port", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "alt-tls-listening-port", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
     { "tcp-proxy-port", 0, TD_ARG_REQ, 0, TD_KEY_UNSUPPORTED },
@@ -272,6 +283,7 @@ static int td_conf_number(const char *s, unsigned min, unsigned max,
 static int td_conf_bool(const char *s, int *out);
 static int td_conf_addr(const char *s, size_t len, td_addr_t *addr);
 static int td_conf_token(const char *s, size_t max);
+static int td_conf_cidr(const char *s, td_cidr_t *out);
 static int td_conf_user(const char *s, const char **why);
 static int td_conf_strdup(char **dst, const char *s);
 static int td_conf_push(td_conf_ctx_t *ctx, const td_conf_key_t *k,
@@ -290,6 +302,8 @@ td_conf_init(td_conf_t *conf)
     memset(conf, 0, sizeof(td_conf_t));
 
     conf->listening_port = 3478;
+    conf->tls_listening_port = 5349;
+    conf->handshake_timeout = 5;
     conf->min_port = 49152;
     conf->max_port = 65535;
 
@@ -332,6 +346,9 @@ td_conf_free(td_conf_t *conf)
     }
 
     free(conf->credentials_file);
+    free(conf->cert);
+    free(conf->pkey);
+    free(conf->cipher_list);
     free(conf->log_file);
     free(conf->pidfile);
     free(conf->proc_user);
@@ -1181,6 +1198,56 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
 
         return 0;
 
+    case TD_KEY_TLS_LISTENING_PORT:
+        if (td_conf_number(value, 1, 65535, &num) != 0) {
+            return td_conf_invalid(ctx, k, value, "a port is 1..65535");
+        }
+
+        conf->tls_listening_port = num;
+        return 0;
+
+    case TD_KEY_CERT:
+        return td_conf_strdup(&conf->cert, value);
+
+    case TD_KEY_PKEY:
+        return td_conf_strdup(&conf->pkey, value);
+
+    case TD_KEY_CIPHER_LIST:
+        return td_conf_strdup(&conf->cipher_list, value);
+
+    case TD_KEY_NO_TLS:
+        conf->no_tls = flag;
+        return 0;
+
+    case TD_KEY_NO_TLSV1_2:
+        conf->no_tlsv1_2 = flag;
+        return 0;
+
+    case TD_KEY_HANDSHAKE_TIMEOUT:
+        if (td_conf_number(value, 1, 60, &num) != 0) {
+            return td_conf_invalid(ctx, k, value, "1..60 seconds");
+        }
+
+        conf->handshake_timeout = num;
+        return 0;
+
+    case TD_KEY_PROXY_PROTOCOL_FROM:
+        if (conf->nproxy_from >= TD_CONF_MAX_ADDRS) {
+            td_conf_msg(ctx, NULL, "too many \"%s\" (at most %d)", k->name,
+                        TD_CONF_MAX_ADDRS);
+            return -1;
+        }
+
+        if (td_conf_cidr(value, &conf->proxy_from[conf->nproxy_from])
+            != 0)
+        {
+            return td_conf_invalid(ctx, k, value,
+                                   "not ADDRESS or ADDRESS/PREFIX");
+        }
+
+        conf->nproxy_from++;
+        return 0;
+
     case TD_KEY_ACCEPTED:
         return 0;
 
@@ -1225,6 +1292,12 @@ td_conf_check(td_conf_t *conf)
     if (conf->no_udp && conf->no_tcp) {
         td_conf_msg(&ctx, NULL, "\"no-udp\" and \"no-tcp\" together leave "
                     "nothing to listen on");
+        rc = -1;
+    }
+
+    if (!conf->no_tls && (conf->cert == NULL) != (conf->pkey == NULL)) {
+        td_conf_msg(&ctx, NULL, "\"%s\" without \"%s\": TLS needs both",
+                    conf->cert ? "cert" : "pkey", conf->cert ? "pkey" : "cert");
         rc = -1;
     }
 
@@ -1560,6 +1633,54 @@ done:
     *why = w;
 
     return (w == NULL) ? 0 : -1;
+}
+
+
+/* ADDRESS or ADDRESS/PREFIX: the address's bits past PREFIX are cleared */
+
+static int
+td_conf_cidr(const char *s, td_cidr_t *out)
+{
+    size_t          n, i;
+    unsigned        bits, max;
+    uint8_t        *a;
+    td_addr_t       addr;
+    const char     *slash;
+
+    slash = strchr(s, '/');
+    n = (slash != NULL) ? (size_t) (slash - s) : strlen(s);
+
+    if (td_conf_addr(s, n, &addr) != 0) {
+        return -1;
+    }
+
+    max = (addr.sa.ss_family == AF_INET) ? 32 : 128;
+    bits = max;
+
+    if (slash != NULL && td_conf_number(slash + 1, 0, max, &bits) != 0) {
+        return -1;
+    }
+
+    if (addr.sa.ss_family == AF_INET) {
+        a = (uint8_t *) &((struct sockaddr_in *) &addr.sa)->sin_addr;
+
+    } else {
+        a = ((struct sockaddr_in6 *) &addr.sa)->sin6_addr.s6_addr;
+    }
+
+    for (i = 0; i < max / 8; i++) {
+        if (i * 8 >= bits) {
+            a[i] = 0;
+
+        } else if (i * 8 + 8 > bits) {
+            a[i] &= (uint8_t) (0xff << (8 - bits % 8));
+        }
+    }
+
+    out->sa = addr.sa;
+    out->prefix = bits;
+
+    return 0;
 }
 
 

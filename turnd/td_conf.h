@@ -37,6 +37,12 @@ typedef struct {
 
 
 typedef struct {
+    struct sockaddr_storage   sa;
+    unsigned                  prefix;    /* bits */
+} td_cidr_t;
+
+
+typedef struct {
     td_addr_t                 pub;       /* advertised in XOR-RELAYED */
     td_addr_t                 priv;      /* the relay address it maps */
     unsigned                  has_priv:1;
@@ -50,6 +56,19 @@ typedef struct {
     size_t                    nlistening_ip;         /* 0: 0.0.0.0, :: */
     unsigned                  no_udp:1;
     unsigned                  no_tcp:1;
+
+    /* TLS (td_tls.c): listeners only with cert and pkey, not no-tls */
+    unsigned                  tls_listening_port;    /* 5349 */
+    char                     *cert;
+    char                     *pkey;
+    char                     *cipher_list;           /* NULL: OpenSSL's */
+    unsigned                  no_tls:1;
+    unsigned                  no_tlsv1_2:1;          /* TLS 1.3 only */
+    unsigned                  handshake_timeout;     /* 5 s, PROXY + TLS */
+
+    /* PROXY protocol (td_proxy.c): from these sources only */
+    td_cidr_t                 proxy_from[TD_CONF_MAX_ADDRS];
+    size_t                    nproxy_from;
 
     /* relays */
     td_addr_t                 relay_ip[TD_CONF_MAX_ADDRS];

@@ -54,7 +54,9 @@ td_turn_send_indication(td_thread_t *thr, td_client_t *cl,
 
     if (!td_turn_peer_allowed(thr, cl, a->user, a->user_len,
                               (struct sockaddr *) &peer, "Send",
-                              TD_LOG_INFO))
+                              TD_LOG_INFO)
+        || !td_turn_peer_reachable(thr, a, (struct sockaddr *) &peer,
+                                   "Send", TD_LOG_INFO))
     {
         return;
     }
@@ -249,6 +251,74 @@ td_turn_peer_allowed(td_thread_t *thr, const td_client_t *cl,
 }
 
 
+/*
+ * A loopback relay reaches loopback peers only: Linux would send from
+ * 127.0.0.1 or ::1 towards a real address (an IPv6 ::1 source even goes
+ * out) and every datagram would fail or leak.  Refused, counted and
+ * said, rather than silent send errors.
+ */
+
+int
+td_turn_peer_reachable(td_thread_t *thr, const td_alloc_t *a,
+    const struct sockaddr *peer, const char *what, int level)
+{
+    char  pbuf[64], rbuf[64];
+
+    if (!td_addr_loopback((const struct sockaddr *) &a->relay)
+        || td_addr_loopback(peer))
+    {
+        return 1;
+    }
+
+    thr->stats.peer_denied++;
+
+    if (td_server_log_refusal(thr, level)) {
+        td_log(level, "%s to peer %s refused: relay %s is loopback and "
+               "cannot reach it (set relay-ip): user \"%.*s\"", what,
+               td_log_addr(peer, pbuf, sizeof(pbuf)),
+               td_log_addr((const struct sockaddr *) &a->relay, rbuf,
+                           sizeof(rbuf)),
+               (int) a->user_len, a->user);
+    }
+
+    return 0;
+}
+
+
+/* a failed send to a peer: counted by the caller, said within the budget */
+
+void
+td_turn_send_error(td_thread_t *thr, const struct sockaddr *from,
+    const struct sockaddr *to, int err)
+{
+    char  fbuf[64], tbuf[64];
+
+    if (td_server_log_refusal(thr, TD_LOG_WARN)) {
+        td_log(TD_LOG_WARN, "send from relay %s to peer %s failed: %s",
+               from ? td_log_addr(from, fbuf, sizeof(fbuf)) : "socket",
+               td_log_addr(to, tbuf, sizeof(tbuf)), strerror(err));
+    }
+}
+
+
+int
+td_addr_loopback(const struct sockaddr *sa)
+{
+    const struct sockaddr_in6  *sin6;
+
+    if (sa->sa_family == AF_INET) {
+        return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr)
+                >> 24) == 127;
+    }
+
+    sin6 = (const struct sockaddr_in6 *) sa;
+
+    return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)
+           || (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)
+               && sin6->sin6_addr.s6_addr[12] == 127);
+}
+
+
 static int
 td_turn_peer_send(td_thread_t *thr, td_alloc_t *a, const uint8_t *data,
     size_t len, const struct sockaddr *peer, socklen_t peerlen)
@@ -266,11 +336,7 @@ td_turn_peer_send(td_thread_t *thr, td_alloc_t *a, const uint8_t *data,
 
     if (n == -1) {
         thr->stats.send_errors++;
-
-        if (td_log_enabled(TD_LOG_DEBUG)) {
-            td_log(TD_LOG_DEBUG, "sendto() to a peer failed: %s",
-                   strerror(errno));
-        }
+        td_turn_send_error(thr, (struct sockaddr *) &a->relay, peer, errno);
 
         return -1;
     }

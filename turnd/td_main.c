@@ -28,6 +28,7 @@
 #include "td_log.h"
 #include "td_metrics.h"
 #include "td_server.h"
+#include "td_tls.h"
 
 
 static void td_main_nofile(void);
@@ -129,6 +130,7 @@ main(int argc, char **argv)
             }
 
             (void) td_auth_reload(&conf);
+            (void) td_tls_reload(&conf);
             td_daemon_notify("READY=1\nSTATUS=relaying, reloaded");
             continue;
         }

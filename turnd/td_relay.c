@@ -71,7 +71,7 @@ int
 td_relay_init(const td_conf_t *conf)
 {
     int                wild;
-    size_t             i, words;
+    size_t             i, words, loop;
     unsigned           r;
     const td_addr_t   *a;
     char               buf[64], abuf[64];
@@ -79,6 +79,7 @@ td_relay_init(const td_conf_t *conf)
     td_nrelays = 0;
     td_relay_min = conf->min_port;
     td_relay_max = conf->max_port;
+    loop = 0;
 
     if (conf->nrelay_ip > 0) {
         for (i = 0; i < conf->nrelay_ip; i++) {
@@ -153,6 +154,16 @@ td_relay_init(const td_conf_t *conf)
                    "external-ip maps it: clients get an unusable "
                    "relayed address", buf);
         }
+
+        loop += td_relays[i].loopback;
+    }
+
+    /* behind a proxy on the same host turnd listens on loopback only */
+    if (loop == td_nrelays && !conf->peers.allow_loopback) {
+        td_log(TD_LOG_WARN, "the only relay address%s loopback and "
+               "loopback peers are not allowed: no peer can be reached; "
+               "set relay-ip (and external-ip) to the host's address",
+               td_nrelays > 1 ? "es are" : " is");
     }
 
     return 0;

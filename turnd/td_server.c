@@ -23,6 +23,7 @@
 #include "td_peer.h"
 #include "td_relay.h"
 #include "td_server.h"
+#include "td_tls.h"
 
 
 #define TD_MAX_THREADS      256
@@ -38,8 +39,8 @@ static void td_thread_trim(td_thread_t *thr);
 static void td_thread_time(td_thread_t *thr);
 static int td_listen_addrs(const td_conf_t *conf, td_addr_t *addrs,
     size_t *n);
-static int td_server_listen(const td_conf_t *conf, const td_addr_t *a,
-    int type, int optional);
+static int td_server_listen(const td_addr_t *a, int type, int optional,
+    unsigned port, int tls);
 static int td_listener_probe(const struct sockaddr *sa, socklen_t len,
     int type, int quiet);
 static int td_listener_open(td_thread_t *thr, const td_addr_t *a,
@@ -81,6 +82,11 @@ td_server_init(const td_conf_t *conf)
         return -1;
     }
 
+    if (td_tls_init(conf) != 0) {
+        td_relay_cleanup();
+        return -1;
+    }
+
     if (td_listen_addrs(conf, addrs, &naddrs) != 0) {
         return -1;
     }
@@ -112,10 +118,14 @@ td_server_init(const td_conf_t *conf)
                     && addrs[i].sa.ss_family == AF_INET6);
 
         if ((!conf->no_udp
-             && td_server_listen(conf, &addrs[i], SOCK_DGRAM, optional) < 0)
+             && td_server_listen(&addrs[i], SOCK_DGRAM, optional,
+                                 conf->listening_port, 0) < 0)
             || (!conf->no_tcp
-                && td_server_listen(conf, &addrs[i], SOCK_STREAM, optional)
-                   < 0))
+                && td_server_listen(&addrs[i], SOCK_STREAM, optional,
+                                    conf->listening_port, 0) < 0)
+            || (td_tls_enabled()
+                && td_server_listen(&addrs[i], SOCK_STREAM, optional,
+                                    conf->tls_listening_port, 1) < 0))
         {
             goto failed;
         }
@@ -143,6 +153,7 @@ failed:
     td_nthreads = 0;
 
     td_relay_cleanup();
+    td_tls_cleanup();
 
     return -1;
 }
@@ -234,6 +245,16 @@ td_server_cleanup(void)
            (unsigned long long) s.unauth_limited,
            (unsigned long long) s.tcp_refused);
 
+    if (s.tls_handshakes + s.tls_failed + s.proxy_bad + s.proxy_refused) {
+        td_log(TD_LOG_NOTICE, "stats: %llu tls handshakes, %llu failed or "
+               "timed out; %llu connections without a valid PROXY header, "
+               "%llu PROXY headers from unlisted sources",
+               (unsigned long long) s.tls_handshakes,
+               (unsigned long long) s.tls_failed,
+               (unsigned long long) s.proxy_bad,
+               (unsigned long long) s.proxy_refused);
+    }
+
     for (i = 0; i < td_nthreads; i++) {
         td_thread_free(td_threads[i]);
     }
@@ -244,6 +265,7 @@ td_server_cleanup(void)
 
     td_relay_cleanup();
     td_alloc_global_cleanup();
+    td_tls_cleanup();
 }
 
 
@@ -382,15 +404,35 @@ td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
             rc |= td_peer_self_add((struct sockaddr *) &lo4,
                                    (struct sockaddr *) &hi4, lp, lp, 0);
 
+            if (td_tls_enabled()) {
+                rc |= td_peer_self_add((struct sockaddr *) &lo4,
+                                       (struct sockaddr *) &hi4,
+                                       conf->tls_listening_port,
+                                       conf->tls_listening_port, 0);
+            }
+
         } else if (addrs[i].sa.ss_family == AF_INET6
                    && IN6_IS_ADDR_UNSPECIFIED(
                        &((struct sockaddr_in6 *) &addrs[i].sa)->sin6_addr))
         {
             rc |= td_peer_self_add((struct sockaddr *) &lo6, NULL, lp, lp, 0);
 
+            if (td_tls_enabled()) {
+                rc |= td_peer_self_add((struct sockaddr *) &lo6, NULL,
+                                       conf->tls_listening_port,
+                                       conf->tls_listening_port, 0);
+            }
+
         } else {
             rc |= td_peer_self_add((struct sockaddr *) &addrs[i].sa, NULL,
                                    lp, lp, 0);
+
+            if (td_tls_enabled()) {
+                rc |= td_peer_self_add((struct sockaddr *) &addrs[i].sa,
+                                       NULL, conf->tls_listening_port,
+                                       conf->tls_listening_port, 0);
+            }
+
             continue;
         }
 
@@ -404,6 +446,12 @@ td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
                 && ifp->ifa_addr->sa_family == addrs[i].sa.ss_family)
             {
                 rc |= td_peer_self_add(ifp->ifa_addr, NULL, lp, lp, 0);
+
+                if (td_tls_enabled()) {
+                    rc |= td_peer_self_add(ifp->ifa_addr, NULL,
+                                           conf->tls_listening_port,
+                                           conf->tls_listening_port, 0);
+                }
             }
         }
     }
@@ -442,8 +490,8 @@ td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
  */
 
 static int
-td_server_listen(const td_conf_t *conf, const td_addr_t *a, int type,
-    int optional)
+td_server_listen(const td_addr_t *a, int type, int optional, unsigned port,
+    int tls)
 {
     int                       rc;
     char                      buf[64];
@@ -452,17 +500,16 @@ td_server_listen(const td_conf_t *conf, const td_addr_t *a, int type,
     const char               *proto;
     struct sockaddr_storage  *sa;
 
-    proto = (type == SOCK_DGRAM) ? "udp" : "tcp";
+    proto = (type == SOCK_DGRAM) ? "udp" : tls ? "tls" : "tcp";
 
     probe = *a;
 
     if (probe.sa.ss_family == AF_INET) {
-        ((struct sockaddr_in *) &probe.sa)->sin_port =
-                                     htons((uint16_t) conf->listening_port);
+        ((struct sockaddr_in *) &probe.sa)->sin_port = htons((uint16_t) port);
 
     } else {
         ((struct sockaddr_in6 *) &probe.sa)->sin6_port =
-                                     htons((uint16_t) conf->listening_port);
+                                                    htons((uint16_t) port);
     }
 
     rc = td_listener_probe((struct sockaddr *) &probe.sa, probe.salen, type,
@@ -474,11 +521,12 @@ td_server_listen(const td_conf_t *conf, const td_addr_t *a, int type,
     before = td_threads[0]->nlisteners;
 
     for (t = 0; t < td_nthreads; t++) {
-        if (td_listener_open(td_threads[t], a, conf->listening_port, type, 0)
-            != 0)
-        {
+        if (td_listener_open(td_threads[t], a, port, type, 0) != 0) {
             return -1;
         }
+
+        td_threads[t]->listeners[td_threads[t]->nlisteners - 1].tls =
+                                                                  tls ? 1 : 0;
     }
 
     sa = &td_threads[0]->listeners[before].addr;
@@ -567,7 +615,7 @@ td_thread_init(td_thread_t *thr, unsigned id, const td_conf_t *conf)
     thr->log_budget = TD_LOG_BUDGET;
 
     thr->bufs = malloc((size_t) TD_BATCH * TD_BUF_SIZE);
-    thr->listeners = calloc(2 * TD_CONF_MAX_ADDRS, sizeof(td_listener_t));
+    thr->listeners = calloc(3 * TD_CONF_MAX_ADDRS, sizeof(td_listener_t));
 
     if (thr->bufs == NULL || thr->listeners == NULL) {
         return -1;

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #include "td_conf.h"
@@ -55,13 +56,39 @@ struct td_listener_s {
     socklen_t                 addrlen;
     unsigned                  wildcard:1;
     unsigned                  paused:1;      /* TCP: out of descriptors */
+    unsigned                  tls:1;         /* tls-listening-port */
 };
+
+
+/*
+ * What a connection's bytes go through, set at accept (as nginx's
+ * c->recv and c->send): plain recv()/send(), or TLS (td_tls.c).  Both
+ * return what recv()/send() return, errno EAGAIN included.  pre: a step
+ * before the TURN stream (the PROXY header, then the TLS handshake):
+ * TD_CONN_OK when done (it sets the next step), TD_CONN_AGAIN, or
+ * TD_CONN_ERROR with the reason in *why.
+ */
+
+#define TD_CONN_OK          0
+#define TD_CONN_AGAIN       1
+#define TD_CONN_ERROR      -1
+
+typedef ssize_t (*td_conn_recv_pt)(td_conn_t *c, uint8_t *buf, size_t len);
+typedef ssize_t (*td_conn_send_pt)(td_conn_t *c, const uint8_t *buf,
+    size_t len);
+typedef int (*td_conn_pre_pt)(td_thread_t *thr, td_conn_t *c,
+    const char **why);
 
 
 struct td_conn_s {
     td_ev_t                   ev;
     td_thread_t              *thr;
     td_client_t               cl;
+    td_conn_recv_pt           recv;
+    td_conn_send_pt           send;
+    td_conn_pre_pt            pre;           /* NULL: the TURN stream */
+    td_conn_pre_pt            pre_next;      /* after the PROXY header */
+    void                     *tls;           /* SSL * */
     td_alloc_t               *alloc;
     td_timer_t                idle;
     td_conn_t                *prev;          /* thread list */
@@ -77,6 +104,8 @@ struct td_conn_s {
     unsigned                  corked:1;      /* a batch: append only */
     unsigned                  closed:1;
     unsigned                  unauth:1;      /* counted in td_limit */
+    unsigned                  proxied:1;     /* cl.addr from a header */
+    unsigned                  started:1;     /* a frame was read */
 };
 
 
@@ -224,6 +253,9 @@ void td_tcp_authenticated(td_conn_t *c);
 void td_tcp_timer(td_thread_t *thr, td_timer_t *t);
 void td_tcp_release(td_thread_t *thr);
 void td_tcp_resume(td_thread_t *thr);
+void td_tcp_want_write(td_thread_t *thr, td_conn_t *c, int on);
+/* the connection reached the TURN stream: the allocation timer starts */
+void td_tcp_ready(td_thread_t *thr, td_conn_t *c);
 
 
 #endif /* _TD_SERVER_H_INCLUDED_ */

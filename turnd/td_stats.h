@@ -64,6 +64,11 @@ typedef struct {
     uint64_t   auth_failures[TD_STATS_AUTH_N];
     uint64_t   unauth_limited;      /* unauthenticated responses not sent */
     uint64_t   tcp_refused;         /* over the unauthenticated tcp caps */
+
+    uint64_t   tls_handshakes;      /* completed */
+    uint64_t   tls_failed;          /* failed or timed out */
+    uint64_t   proxy_bad;           /* listed source, no valid header */
+    uint64_t   proxy_refused;       /* a header from an unlisted source */
 } td_stats_t;
 
 

@@ -29,6 +29,8 @@
 
 #include <trtc_stun.h>
 #include "td_log.h"
+#include "td_proxy.h"
+#include "td_tls.h"
 #include "td_turn.h"
 #include "td_server.h"
 
@@ -47,14 +49,17 @@ static size_t td_tcp_frames(td_thread_t *thr, td_conn_t *c, uint8_t *buf,
 static int td_tcp_append(td_thread_t *thr, td_conn_t *c, const uint8_t *buf,
     size_t len);
 static void td_tcp_flush(td_thread_t *thr, td_conn_t *c);
-static void td_tcp_want_write(td_thread_t *thr, td_conn_t *c, int on);
 static long td_tcp_frame_len(const uint8_t *buf, size_t len);
+static ssize_t td_tcp_recv(td_conn_t *c, uint8_t *buf, size_t len);
+static ssize_t td_tcp_send_plain(td_conn_t *c, const uint8_t *buf,
+    size_t len);
+static void td_tcp_refused(td_thread_t *thr, td_conn_t *c, const char *why);
 
 
 void
 td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
 {
-    int                      fd, on, i, rc;
+    int                      fd, on, i, rc, listed;
     char                     cbuf[80];
     socklen_t                len;
     td_conn_t               *c;
@@ -100,8 +105,12 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
             }
         }
 
-        /* closed at once over the caps: the backlog keeps moving */
-        rc = td_limit_tcp_take((struct sockaddr *) &sa);
+        /*
+         * Closed at once over the caps: the backlog keeps moving.  A
+         * proxy's clients are counted once its header names them.
+         */
+        listed = td_proxy_listed(thr->conf, (struct sockaddr *) &sa);
+        rc = listed ? 0 : td_limit_tcp_take((struct sockaddr *) &sa);
 
         if (rc != 0) {
             thr->stats.tcp_refused++;
@@ -121,12 +130,19 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
         c = calloc(1, sizeof(td_conn_t) + TD_TCP_IN_SIZE + TD_TCP_OUT_SIZE);
         if (c == NULL) {
             td_log(TD_LOG_ERR, "out of memory for a tcp connection");
-            td_limit_tcp_release((struct sockaddr *) &sa);
+
+            if (!listed) {
+                td_limit_tcp_release((struct sockaddr *) &sa);
+            }
+
             close(fd);
             continue;
         }
 
-        c->unauth = 1;
+        c->unauth = !listed;
+        c->recv = td_tcp_recv;
+        c->send = td_tcp_send_plain;
+        c->pre = listed ? td_proxy_read : NULL;
 
         on = 1;
         (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -155,9 +171,17 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
         ee.events = EPOLLIN;
         ee.data.ptr = c;
 
-        if (epoll_ctl(thr->epfd, EPOLL_CTL_ADD, fd, &ee) == -1) {
-            td_log(TD_LOG_ERR, "epoll_ctl() failed: %s", strerror(errno));
-            td_limit_tcp_release((struct sockaddr *) &sa);
+        if ((ls->tls && td_tls_conn_init(c) != 0)
+            || epoll_ctl(thr->epfd, EPOLL_CTL_ADD, fd, &ee) == -1)
+        {
+            td_log(TD_LOG_ERR, "cannot set up a connection: %s",
+                   strerror(errno));
+            td_tls_conn_free(c);
+
+            if (!listed) {
+                td_limit_tcp_release((struct sockaddr *) &sa);
+            }
+
             close(fd);
             free(c);
             continue;
@@ -172,9 +196,12 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
         thr->nconns++;
         thr->stats.tcp_accepted++;
 
+        /* the PROXY header and the TLS handshake have a short time */
         c->idle.kind = TD_TIMER_CONN;
         td_timer_set(&thr->wheel, &c->idle,
-                     thr->now + thr->conf->max_allocate_timeout);
+                     thr->now + (c->pre != NULL
+                                 ? thr->conf->handshake_timeout
+                                 : thr->conf->max_allocate_timeout));
 
         if (td_log_enabled(TD_LOG_DEBUG)) {
             td_log(TD_LOG_DEBUG, "tcp connection from %s accepted",
@@ -213,6 +240,29 @@ td_tcp_resume(td_thread_t *thr)
 void
 td_tcp_event(td_thread_t *thr, td_conn_t *c, uint32_t events)
 {
+    int          rc;
+    const char  *why;
+
+    if (c->pre != NULL) {
+        do {
+            why = "?";
+            rc = c->pre(thr, c, &why);
+
+            if (rc == TD_CONN_AGAIN) {
+                return;
+            }
+
+            if (rc == TD_CONN_ERROR) {
+                td_tcp_refused(thr, c, why);
+                return;
+            }
+
+        } while (c->pre != NULL);
+
+        td_tcp_ready(thr, c);
+        events |= EPOLLIN;
+    }
+
     if (events & EPOLLOUT) {
         td_tcp_flush(thr, c);
 
@@ -250,7 +300,7 @@ td_tcp_read(td_thread_t *thr, td_conn_t *c)
         memcpy(buf, c->in, have);
         room = TD_DGRAM_MAX - have;
 
-        n = recv(c->ev.fd, buf + have, room, 0);
+        n = c->recv(c, buf + have, room);
 
         if (n == 0) {
             td_tcp_close(thr, c, "closed by the client");
@@ -302,6 +352,28 @@ td_tcp_frames(td_thread_t *thr, td_conn_t *c, uint8_t *buf, size_t len)
     uint8_t  *frame;
 
     pos = 0;
+
+    /*
+     * A PROXY header from a source not in proxy-protocol-from: "PROXY "
+     * would pass for a large ChannelData frame and be skipped quietly.
+     */
+    if (!c->started) {
+        switch (td_proxy_signature(buf, len)) {
+
+        case 1:
+            thr->stats.malformed++;
+            thr->stats.proxy_refused++;
+            td_tcp_refused(thr, c, "a PROXY protocol header from a source "
+                           "not in proxy-protocol-from");
+            return 0;
+
+        case -1:
+            return 0;
+
+        default:
+            c->started = 1;
+        }
+    }
 
     while (!c->closed) {
         avail = len - pos;
@@ -409,7 +481,7 @@ td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf, size_t len)
         return -1;
     }
 
-    n = send(c->ev.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    n = c->send(c, buf, len);
 
     if (n == -1) {
         if (errno != EAGAIN && errno != EINTR) {
@@ -487,8 +559,7 @@ td_tcp_flush(td_thread_t *thr, td_conn_t *c)
     ssize_t  n;
 
     while (c->out_len > 0) {
-        n = send(c->ev.fd, c->out + c->out_off, c->out_len,
-                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = c->send(c, c->out + c->out_off, c->out_len);
 
         if (n == -1) {
             if (errno == EAGAIN) {
@@ -514,7 +585,7 @@ td_tcp_flush(td_thread_t *thr, td_conn_t *c)
 }
 
 
-static void
+void
 td_tcp_want_write(td_thread_t *thr, td_conn_t *c, int on)
 {
     struct epoll_event  ee;
@@ -558,6 +629,7 @@ td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why)
 
     td_timer_del(&c->idle);
     td_tcp_authenticated(c);
+    td_tls_conn_free(c);
 
     close(c->ev.fd);
     c->ev.kind = TD_EV_CLOSED;
@@ -608,8 +680,66 @@ td_tcp_alloc_gone(td_thread_t *thr, td_conn_t *c)
 void
 td_tcp_timer(td_thread_t *thr, td_timer_t *t)
 {
-    td_tcp_close(thr, td_container(t, td_conn_t, idle),
-                 "idle without an allocation");
+    td_conn_t  *c;
+
+    c = td_container(t, td_conn_t, idle);
+
+    if (c->pre == NULL) {
+        td_tcp_close(thr, c, "idle without an allocation");
+        return;
+    }
+
+    if (c->pre == td_proxy_read) {
+        thr->stats.proxy_bad++;
+        td_tcp_refused(thr, c, "no whole PROXY header within "
+                       "handshake-timeout");
+        return;
+    }
+
+    thr->stats.tls_failed++;
+    td_tcp_refused(thr, c, "tls handshake not done within "
+                   "handshake-timeout");
+}
+
+
+/* past the PROXY header and the TLS handshake: the TURN stream */
+
+void
+td_tcp_ready(td_thread_t *thr, td_conn_t *c)
+{
+    td_timer_set(&thr->wheel, &c->idle,
+                 thr->now + thr->conf->max_allocate_timeout);
+}
+
+
+/* closed before its TURN stream: said at info, within the log budget */
+
+static void
+td_tcp_refused(td_thread_t *thr, td_conn_t *c, const char *why)
+{
+    char  cbuf[80];
+
+    if (td_server_log_refusal(thr, TD_LOG_INFO)) {
+        td_log(TD_LOG_INFO, "%s connection from %s closed: %s",
+               c->tls ? "tls" : "tcp",
+               td_client_str(&c->cl, cbuf, sizeof(cbuf)), why);
+    }
+
+    td_tcp_close(thr, c, why);
+}
+
+
+static ssize_t
+td_tcp_recv(td_conn_t *c, uint8_t *buf, size_t len)
+{
+    return recv(c->ev.fd, buf, len, 0);
+}
+
+
+static ssize_t
+td_tcp_send_plain(td_conn_t *c, const uint8_t *buf, size_t len)
+{
+    return send(c->ev.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 

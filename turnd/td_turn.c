@@ -508,6 +508,13 @@ td_turn_create_permission(td_req_t *r)
             return;
         }
 
+        if (!td_turn_peer_reachable(r->thr, a, (struct sockaddr *) &peers[n],
+                                    "CreatePermission", TD_LOG_NOTICE))
+        {
+            td_turn_error(r, 403, "relay address cannot reach the peer");
+            return;
+        }
+
         n++;
     }
 
@@ -581,6 +588,13 @@ td_turn_channel_bind(td_req_t *r)
                               TD_LOG_NOTICE))
     {
         td_turn_error(r, 403, "peer address denied");
+        return;
+    }
+
+    if (!td_turn_peer_reachable(r->thr, a, (struct sockaddr *) &peer,
+                                "ChannelBind", TD_LOG_NOTICE))
+    {
+        td_turn_error(r, 403, "relay address cannot reach the peer");
         return;
     }
 

@@ -54,5 +54,14 @@ int td_turn_peer_allowed(td_thread_t *thr, const td_client_t *cl,
     const char *user, size_t user_len, const struct sockaddr *peer,
     const char *what, int level);
 
+/* 0 (counted, logged) when a's relay cannot reach peer: loopback */
+int td_turn_peer_reachable(td_thread_t *thr, const td_alloc_t *a,
+    const struct sockaddr *peer, const char *what, int level);
+/* 1 for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 */
+int td_addr_loopback(const struct sockaddr *sa);
+/* logs a failed send to a peer (within the refusal budget) */
+void td_turn_send_error(td_thread_t *thr, const struct sockaddr *from,
+    const struct sockaddr *to, int err);
+
 
 #endif /* _TD_TURN_H_INCLUDED_ */

@@ -189,7 +189,12 @@ td_udp_flush(td_thread_t *thr)
             /* the first one failed: drop it, send the rest */
             thr->stats.send_errors++;
 
-            if (td_log_enabled(TD_LOG_DEBUG)) {
+            if (thr->oq_peer[k]) {
+                td_turn_send_error(thr, NULL,
+                                   (struct sockaddr *) &thr->oq_names[k],
+                                   errno);
+
+            } else if (td_log_enabled(TD_LOG_DEBUG)) {
                 td_log(TD_LOG_DEBUG, "sendmmsg() failed: %s",
                        strerror(errno));
             }

@@ -20,6 +20,10 @@ rm -rf "$run"
 mkdir -p "$run/conf" "$run/logs" "$run/modules" "$run/tmp" "$run/spool"
 cp "$top"/conf/nginx.conf "$top"/conf/turnd.conf "$run/conf/"
 ln -s "$module" "$run/modules/"
+# the stream module for the one-port listener (libnginx-mod-stream)
+stream=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
+[ -f "$stream" ] || { echo "run: $stream is missing" >&2; exit 1; }
+ln -s "$stream" "$run/modules/"
 
 # nginx's workers run as nobody when nginx starts as root: they write the
 # spool and re-read the credentials file
@@ -119,11 +123,14 @@ cat <<EOF
 ngx_trtc_module and turnd are running on loopback (prefix $run):
 
   nginx   http://127.0.0.1:8080/      https://127.0.0.1:8443/ (self-signed)
+          127.0.0.1:8444: one port for HTTPS, turns: and turn:?transport=tcp
           /trtc/proxy        the SDK's proxy object, fresh TURN credentials
           /trtc/credentials  the TURN REST API answer
           /trtc/status       health checks and counters (?format=json)
           /ws/, /logger/     to $hosts
   turnd   turn:127.0.0.1:3478?transport=udp   turn:127.0.0.1:3478?transport=tcp
+          turns:127.0.0.1:5349   through nginx: turns:127.0.0.1:8444,
+          turn:127.0.0.1:8444?transport=tcp
           relay ports 127.0.0.1:49152-65535, realm trtc
   logs    $run/logs/
 

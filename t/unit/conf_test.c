@@ -482,16 +482,45 @@ test_warnings(void)
            "unknown key: warning with key, file, line (got \"%s\")", err);
     td_conf_free(&c);
 
-    tap_is_int(parse(&c, "user=a:b\ncert=/etc/ssl/x.pem\n"
-                     "tls-listening-port 5349\nmobility\n", "w.conf", &err),
+    tap_is_int(parse(&c, "user=a:b\ndh-file=/etc/ssl/x.pem\n"
+                     "alt-listening-port 3479\nmobility\n", "w.conf", &err),
                0, "coturn-only keys: still parse");
-    tap_ok(strstr(err, "turnd: w.conf:2: warning: \"cert\" is not "
+    tap_ok(strstr(err, "turnd: w.conf:2: warning: \"dh-file\" is not "
                   "implemented by turnd, ignored") != NULL
-           && strstr(err, "w.conf:3: warning: \"tls-listening-port\"")
+           && strstr(err, "w.conf:3: warning: \"alt-listening-port\"")
               != NULL
            && strstr(err, "w.conf:4: warning: \"mobility\"") != NULL,
            "coturn-only keys: warnings name key, file, line (got \"%s\")",
            err);
+    td_conf_free(&c);
+
+    /* TLS and PROXY protocol keys */
+    tap_is_int(parse(&c, "user=a:b\ncert=/c.pem\npkey=/k.pem\n"
+                     "tls-listening-port 443\ncipher-list=HIGH\n"
+                     "no-tlsv1\nno-tlsv1_1\nhandshake-timeout=3\n"
+                     "proxy-protocol-from=10.1.2.3/8\n"
+                     "proxy-protocol-from=::1\n", "t.conf", &err),
+               0, "tls and proxy keys parse");
+    tap_ok(c.tls_listening_port == 443 && c.handshake_timeout == 3
+           && strcmp(c.cert, "/c.pem") == 0 && strcmp(c.pkey, "/k.pem") == 0
+           && strcmp(c.cipher_list, "HIGH") == 0 && c.nproxy_from == 2
+           && c.proxy_from[0].prefix == 8 && c.proxy_from[1].prefix == 128
+           && ((struct sockaddr_in *) &c.proxy_from[0].sa)->sin_addr.s_addr
+              == htonl(0x0a000000) && err[0] == '\0',
+           "... with their values, the prefix masked (got \"%s\")", err);
+    td_conf_free(&c);
+
+    tap_is_int(parse(&c, "user=a:b\ncert=/c.pem\n", "t.conf", &err), -1,
+               "cert without pkey: an error");
+    tap_ok(strstr(err, "\"cert\" without \"pkey\"") != NULL,
+           "... that says so (got \"%s\")", err);
+    td_conf_free(&c);
+
+    tap_is_int(parse(&c, "user=a:b\nproxy-protocol-from=10.0.0.0/33\n",
+                     "t.conf", &err), -1, "proxy-protocol-from /33: error");
+    tap_ok(strstr(err, "t.conf:2") != NULL
+           && strstr(err, "proxy-protocol-from") != NULL,
+           "... naming file, line and key (got \"%s\")", err);
     td_conf_free(&c);
 
     tap_is_int(parse(&c, "user=a:b\nconfig=/x\n", "w.conf", &err), 0,

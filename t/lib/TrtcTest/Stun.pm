@@ -194,7 +194,28 @@ sub new {
         Proto => $self->{proto}, Timeout => $self->{timeout},
         $self->{local} ? (LocalAddr => $self->{local}) : (),
     ) or die "connect $self->{proto} $self->{host}:$self->{port}: $@";
+    # proxy => BYTES: a PROXY protocol header first (before TLS)
+    $self->{sock}->syswrite($self->{proxy}) if defined $self->{proxy};
+    # tls => { IO::Socket::SSL options }: TURN over TLS on this connection
+    if ($self->{tls}) {
+        require IO::Socket::SSL;
+        IO::Socket::SSL->start_SSL($self->{sock}, SSL_hostname => 'yun.test',
+                                   %{$self->{tls}})
+            or die "tls to $self->{host}:$self->{port}: "
+                   . IO::Socket::SSL::errstr();
+    }
     return $self;
+}
+
+
+# A PROXY protocol header: v1 (text) or v2 (binary), TCP over IPv4.
+sub proxy_header {
+    my ($v, $src, $sport, $dst, $dport) = @_;
+    return "PROXY TCP4 $src $dst $sport $dport\r\n" if $v == 1;
+    require Socket;
+    return "\r\n\r\n\0\r\nQUIT\n" . pack('CCn', 0x21, 0x11, 12)
+        . Socket::inet_aton($src) . Socket::inet_aton($dst)
+        . pack('nn', $sport, $dport);
 }
 
 
@@ -210,6 +231,8 @@ sub tid { return pack 'C12', map { int rand 256 } 1 .. 12 }
 
 sub send_raw {
     my ($self, $bytes) = @_;
+    # IO::Socket::SSL encrypts in syswrite only
+    return $self->{sock}->syswrite($bytes) if $self->{tls};
     return $self->{sock}->send($bytes);
 }
 
@@ -225,7 +248,10 @@ sub recv_raw {
             return $m if defined $m;
         }
         my $left = $end - time;
-        return undef if $left <= 0 || !$sel->can_read($left);
+        # TLS: decrypted bytes may wait in the library, not the socket
+        my $pending = $self->{tls} && $self->{sock}->pending;
+        return undef if !$pending
+                        && ($left <= 0 || !$sel->can_read($left));
         my $buf;
         if ($self->{proto} eq 'udp') {
             # an error (ICMP port unreachable) is no message: wait on

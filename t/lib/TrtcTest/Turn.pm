@@ -71,7 +71,9 @@ sub free_port {
 
 # Options: conf (text appended to the generated lines), relay_span (number
 # of relay ports, 100), wait (seconds for readiness, 10), env (a hash of
-# environment variables for the server), journal (stderr as journald's).
+# environment variables for the server), journal (stderr as journald's),
+# tls (a TLS listener on $srv->{tls_port}: the conf must name cert and
+# pkey; without it the server gets no-tls).
 sub start {
     my ($class, %o) = @_;
     my $bin = binary();
@@ -90,6 +92,7 @@ sub start {
                        log => "$dir/server.log", out => "$dir/stdout.log",
                      }, $class;
     $self->{relay_max} = $self->{relay_min} + $span - 1;
+    $self->{tls_port} = free_port(1, 20000, 39000, ['tcp']) if $o{tls};
 
     my $conf = join "\n",
         "# written by TrtcTest::Turn for " . kind(),
@@ -100,7 +103,7 @@ sub start {
         "max-port=$self->{relay_max}",
         "pidfile=$dir/server.pid",
         "log-file=$self->{log}",
-        "no-tls",
+        $o{tls} ? "tls-listening-port=$self->{tls_port}" : "no-tls",
         "no-dtls",
         "verbose",
         # coturn only: no telnet CLI on 5766, one log file at exactly
