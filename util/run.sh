@@ -127,6 +127,7 @@ ngx_trtc_module and turnd are running on loopback (prefix $run):
           /trtc/proxy        the SDK's proxy object, fresh TURN credentials
           /trtc/credentials  the TURN REST API answer
           /trtc/status       health checks and counters (?format=json)
+          /trtc/check        the diagnostics page: what this browser's network lets through
           /ws/, /logger/     to $hosts
   turnd   turn:127.0.0.1:3478?transport=udp   turn:127.0.0.1:3478?transport=tcp
           turns:127.0.0.1:5349   through nginx: turns:127.0.0.1:8444,
