@@ -67,16 +67,7 @@ UP_PID=
 log() { echo "bench/spool: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-stop_pid() {
-    local pid=$1 sig=$2 i
-    [ -n "$pid" ] || return 0
-    kill "-$sig" "$pid" 2>/dev/null || return 0
-    for i in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-}
+. "$ROOT/bench/lib.sh"     # stop_pid
 
 cleanup() {
     stop_pid "$UP_PID" TERM
