@@ -154,6 +154,13 @@ EOF
         ;;
     esac
 
+    # turnd only: the load generator is one address, and turnd's default
+    # unauth-rate (50 answers a second to one /24) would throttle its 401s;
+    # coturn has no such limit
+    if [ "$name" = turnd ]; then
+        echo "unauth-rate=0" >> "$W/$name.conf"
+    fi
+
     # coturn only: no log rollover, its own user db (not the system's),
     # and none of its periodic database polls
     if [ "$name" = coturn ]; then
