@@ -97,11 +97,15 @@ for my $sc (@scenarios) {
                 user_seen_ok("$sc $br $t", $r);
                 my @to = map { "$_->{to}($_->{tls} sni=$_->{sni} "
                                . "alpn=$_->{alpn})" } @{ hellos($seen) };
-                my @turn = grep { /^127\.0\.0\.1:(5349|3478)\(/ } @to;
-                ok(@turn && !grep({ !/^127\.0\.0\.1:8443|^\Q$turn[0]\E/ }
-                                  @to)
-                   && $turn[0] =~ ($t eq 'tls' ? qr/:5349\(TLS/
-                                               : qr/:3478\(/),
+                # TURN: TLS 1.3 with the URL's host as SNI and no ALPN
+                # (README, Deploying), or no TLS; HTTPS: an HTTP ALPN
+                my $turn = $t eq 'tls'
+                    ? qr/^127\.0\.0\.1:5349\(TLSv1\.3 sni=proxy\.test alpn=\)$/
+                    : qr/^127\.0\.0\.1:3478\( sni= alpn=\)$/;
+                my $http = qr/^127\.0\.0\.1:8443\(TLSv1\.[23]\ sni=proxy\.test
+                              \ alpn=(h2,)?http\/1\.1\)$/x;
+                ok(grep({ /$turn/ } @to)
+                   && !grep({ !/$turn/ && !/$http/ } @to),
                    "$sc $br $t: the stream sent TURN to turnd's "
                    . ($t eq 'tls' ? 'TLS' : 'TCP') . ' port, HTTPS to the '
                    . "http server: @to");
