@@ -137,7 +137,7 @@ for my $sc (@scenarios) {
         my %net = (expired => '-201',       # ERR_CERT_DATE_INVALID
                    'wrong-name' => '-200'); # ERR_CERT_COMMON_NAME_INVALID
         $h->firewall('https-only');
-        $h->{trust_ca} = 1;
+        $h->trust_ca(1);
         for my $bad (['fresh'], ['expired', days => -1],
                      ['wrong-name', names => ['other.test']]) {
             my ($what, %o) = @$bad;
@@ -165,7 +165,7 @@ for my $sc (@scenarios) {
             }
         }
         $h->turn_cert;
-        $h->{trust_ca} = 0;
+        $h->trust_ca(0);
     }
 }
 

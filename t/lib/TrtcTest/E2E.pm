@@ -788,10 +788,12 @@ sub wait_up {
 
 # --- browsers -----------------------------------------------------------
 
-# With trust_ca set (t/550's bad certificates), the office's Chromium also
+# With trust_ca on (t/550's bad certificates), the office's Chromium also
 # trusts the run's CA through NSS ($HOME/.pki/nssdb of its profile), so a
 # certificate from it with another key fails for its own fault (expired,
 # wrong name), not for an unknown issuer.
+sub trust_ca { $_[0]{trust_ca} = $_[1] }
+
 sub chromium {
     my ($self, $name, $host, $url) = @_;
     my @env;
