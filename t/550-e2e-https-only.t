@@ -77,7 +77,7 @@ sub user_seen_ok {
        "$label: turnd's allocations name the office's address (@cl)");
 }
 
-# What the stream saw of this call's TLS connections to turnd (SNI, ALPN).
+# The stream log's records since record $seen: this call's connections.
 sub hellos {
     my ($seen) = @_;
     my @l = @{ $h->stream_log };
