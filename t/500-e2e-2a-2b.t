@@ -8,8 +8,9 @@
 # reaches the vendor), with Chromium and Firefox ESR.  One topology; each
 # scenario swaps the firewall's rule set.  Two more, whose failures are
 # asserted: an impostor between edge and vendor (a certificate from a CA
-# nobody trusts: nginx must refuse it), and the next issue's HTTPS-only
-# office (443/tcp alone).  See t/e2e/README.md.
+# nobody trusts: nginx must refuse it), and the HTTPS-only office (443/tcp
+# alone) against this edge, which has no TURN on 443 (t/550's edge shares
+# 443 with turnd and passes).  See t/e2e/README.md.
 #
 # TRTC_E2E_SCENARIO=2-B TRTC_E2E_BROWSER=firefox runs one;
 # TRTC_E2E_KEEP=DIR keeps configs, logs and page results.
@@ -25,10 +26,11 @@ my @scenarios = TrtcTest::E2E::pick('SCENARIO', '2-A', '2-A-tcp', '2-B',
 my @browsers = TrtcTest::E2E::pick('BROWSER', 'chromium', 'firefox');
 TrtcTest::E2E::need(@browsers);
 
-# Failures that are the right outcome (impostor) or not built yet.
+# Failures that are the right outcome (impostor; this edge without TURN
+# on 443 behind an HTTPS-only firewall).
 my $MITM = "nginx verifies the vendor's certificate and refuses the "
          . "impostor's";
-my $NO_TURN_443 = 'no TURN over 443/tcp yet (the next issue)';
+my $NO_TURN_443 = 'this edge has no TURN on 443/tcp (t/550 has)';
 my %EXPECT = (
     impostor => {signaling => $MITM, logs => "$MITM: spooled, never "
                  . 'delivered', echo => 'no signaling, no call',

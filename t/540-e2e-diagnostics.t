@@ -9,7 +9,8 @@
 #   TCP only          TURN/UDP red, "allow EDGE 3478/udp" (words, nft,
 #                     iptables), the rest green, still "done" (TCP carries)
 #   HTTPS only        TURN/UDP and TURN/TCP red, both to allow, "blocked"
-#                     (TURN on 443 is the next issue)
+#                     (the page probes the URLs /trtc/proxy hands out,
+#                     3478 here; this edge has no TURN on 443, t/550's has)
 #   turnd stopped     TURN red for the operator (/trtc/proxy hands out no
 #                     TURN server), the status page says why, "blocked"
 #   signaling down    signaling red for the operator, TURN green, "blocked"

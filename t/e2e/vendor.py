@@ -166,6 +166,7 @@ def logsink(args):
             append(args.record, {
                 'time': time.time(), 'path': self.path, 'status': status,
                 'origin': self.headers.get('Origin'),
+                'xff': self.headers.get('X-Forwarded-For'),
                 'body': body.decode('utf-8', 'replace')})
             self.answer(status, b'{"ok":1}', 'application/json',
                         self.cors())

@@ -42,6 +42,9 @@ our $NET = '10.212.0.0/16';
 our $VENDOR_NET = '10.212.3.0/24';
 
 my $COLLECTOR_PORT = 8080;
+# Debian's libnginx-mod-stream, for the edge's one port 443 (port443)
+our $STREAM_SO = $ENV{NGINX_STREAM_MODULE}
+                 || '/usr/lib/nginx/modules/ngx_stream_module.so';
 my $ORIGIN = "http://127.0.0.1:$COLLECTOR_PORT";
 
 # Check timings of the failover scenarios: a dead node is skipped within
@@ -67,10 +70,31 @@ our %RULES = (
         'iifname { "o", "e" } oifname { "o", "e" } accept',
         'iifname "e" oifname "v" accept',
     ],
-    # the next issue's HTTPS-only office: 443/tcp to the edge, no more
+    # the HTTPS-only office: 443/tcp to the edge, no more
     'https-only' => [
         'iifname "o" oifname "e" tcp dport 443 accept',
         'iifname { "e", "v" } oifname { "e", "v" } accept',
+    ],
+    # and one that inspects 443 and drops what is not TLS (%PRE)
+    'https-only-tls' => [
+        'iifname "o" oifname "e" tcp dport 443 accept',
+        'iifname { "e", "v" } oifname { "e", "v" } accept',
+    ],
+);
+
+# Rules before "established accept", so they see every packet of a flow.
+# https-only-tls: the first data segment the office sends on a 443 flow
+# must start with 0x16 (a TLS handshake record), or the flow is dropped
+# from there on.  @ih is the TCP payload; a segment without payload (SYN,
+# ACK) cannot load it and matches neither rule; ct mark remembers the
+# verdict, so later segments (mid-record, application data) pass.
+our %PRE = (
+    'https-only-tls' => [
+        'iifname "o" oifname "e" tcp dport 443 ct mark 0 @ih,0,8 0x16 '
+            . 'ct mark set 1',
+        'iifname "o" oifname "e" tcp dport 443 ct mark 0 @ih,0,8 != 0x16 '
+            . 'ct mark set 2',
+        'iifname "o" oifname "e" tcp dport 443 ct mark 2 counter drop',
     ],
 );
 
@@ -165,7 +189,9 @@ sub start_ok {
 # any_sni (the vendor's services also take TLS without SNI), relay_peers
 # (ours: turnd relays between its own relays, allow-relay-peers and the
 # edge's addresses allowed: the diagnostics page calls itself through
-# one turnd).
+# one turnd), port443 (ours: README's "one port 443": nginx's stream module
+# on the edge's 443 sorts HTTPS, TURN over TLS and TURN over TCP, each
+# with the PROXY protocol; turnd node 0 takes TLS; see port443_conf).
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
@@ -174,6 +200,7 @@ sub new {
         turn_nodes => $o{turn_nodes} || 1,
         any_sni => $o{any_sni},
         relay_peers => $o{relay_peers},
+        port443 => $o{port443},
         prefix => "te2e$$",
         procs => {}, calls => 0,
     }, $class;
@@ -256,8 +283,8 @@ sub network {
 }
 
 # Swaps the firewall's rule set (one nft transaction), without the rules
-# matching the regex $drop if given (to break a path on purpose), with the
-# rules @first before its own.
+# (and %PRE) matching the regex $drop if given (to break a path on
+# purpose), with the rules @first before its own.
 sub firewall {
     my ($self, $scenario, $drop, @first) = @_;
     my $rules = $RULES{$scenario} or die "no rule set $scenario";
@@ -266,6 +293,8 @@ sub firewall {
     my $text = "flush ruleset\ntable inet e2e {\n"
              . "  chain forward {\n"
              . "    type filter hook forward priority 0; policy drop;\n"
+             . join('', map { "    $_\n" } grep { !($drop && /$drop/) }
+                    @{$PRE{$scenario} || []})
              . "    ct state established,related accept\n"
              . join('', map { "    $_\n" } grep { !$drop{$_} } @$rules)
              . "  }\n}\n";
@@ -314,6 +343,27 @@ sub certificates {
     $spki =~ s/\s+//g;
     $self->{spki} = $spki;
     $self->{tls} = $d;
+    $self->{turn_cert} = ["$d/leaf.crt", "$d/leaf.key"];
+}
+
+# A bad leaf from the run's CA, with a key of its own (Chromium's SPKI pin
+# must not excuse it): days (-1: expired yesterday), names (SAN DNS names).
+# Returns (cert, key).
+sub bad_leaf {
+    my ($self, $name, %o) = @_;
+    my $d = $self->{tls};
+    sh('openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt',
+       'ec_paramgen_curve:P-256', '-out', "$d/$name.key");
+    sh('openssl', 'req', '-new', '-key', "$d/$name.key", '-subj',
+       "/CN=$name", '-out', "$d/$name.csr");
+    write_file("$d/$name.ext", "basicConstraints=critical,CA:FALSE\n"
+        . "extendedKeyUsage=serverAuth\nsubjectAltName="
+        . join(',', map { "DNS:$_" } @{$o{names} || ['proxy.test']}) . "\n");
+    sh('openssl', 'x509', '-req', '-in', "$d/$name.csr", '-CA',
+       "$d/ca.crt", '-CAkey', "$d/ca.key", '-set_serial',
+       '0x2' . int(rand 1e6), '-days', $o{days} // 2, '-extfile',
+       "$d/$name.ext", '-out', "$d/$name.crt");
+    return ("$d/$name.crt", "$d/$name.key");
 }
 
 
@@ -490,7 +540,17 @@ EOF
               . "fails=$CHECK{fails}";
     my $sig = join ' ', $self->signal_servers;
     my $turn = join ' ', map { "server $_:3478;" } $self->turn_addrs;
-    return "load_module $so;\n" . $head . <<"EOF";
+    my $listen = "$IP{edge}:443 ssl";
+    my $stream = '';
+    if ($self->{port443}) {
+        $listen = "127.0.0.1:8443 ssl proxy_protocol;\n"
+                . "    set_real_ip_from 127.0.0.2;\n"
+                . "    real_ip_header proxy_protocol";
+        $stream = $self->port443_conf;
+    }
+    return "load_module $so;\n"
+         . ($stream ? "load_module $STREAM_SO;\n" : '')
+         . $head . $stream . <<"EOF";
 http {
   access_log $d/access.log;
   trtc_credentials $d/credentials;
@@ -505,7 +565,7 @@ http {
     trtc_check type=stun $check;
   }
   server {
-    listen $IP{edge}:443 ssl;
+    listen $listen;
     server_name proxy.test;
     ssl_certificate $tls/leaf.crt;
     ssl_certificate_key $tls/leaf.key;
@@ -527,6 +587,55 @@ http {
   }
 }
 EOF
+}
+
+# The edge's 443 as README's "Deploying: one port 443" has it: TLS with an
+# HTTP ALPN to the http server, other TLS to turnd's TLS port, not TLS to
+# its TCP port, all with the PROXY protocol from 127.0.0.2.  The access
+# log records what each client's ClientHello offered (SNI, ALPN).
+sub port443_conf {
+    my $self = shift;
+    my $conf = <<'EOF';
+stream {
+  log_format trtc '$remote_addr tls="$ssl_preread_protocol" '
+                  'sni="$ssl_preread_server_name" '
+                  'alpn="$ssl_preread_alpn_protocols" '
+                  'to="$upstream_addr" status="$status"';
+  access_log __DIR__/stream.log trtc;
+  map $ssl_preread_alpn_protocols $trtc_tls_upstream {
+    ~\bstun\.turn\b        127.0.0.1:5349;    # RFC 7443
+    ~\b(h2|http/1\.1)\b    127.0.0.1:8443;    # browsers' HTTPS
+    default                127.0.0.1:5349;    # no ALPN: TURN
+  }
+  map $ssl_preread_protocol $trtc_upstream {
+    ""                     127.0.0.1:3478;    # not TLS: TURN/TCP
+    default                $trtc_tls_upstream;
+  }
+  server {
+    listen __EDGE__:443;
+    ssl_preread on;
+    proxy_pass $trtc_upstream;
+    proxy_protocol on;
+    proxy_bind 127.0.0.2;
+  }
+}
+EOF
+    $conf =~ s/__DIR__/$self->{dir}\/edge/g;
+    $conf =~ s/__EDGE__/$IP{edge}/g;
+    return $conf;
+}
+
+# The stream log's records, oldest first: [{client, tls, sni, alpn, to,
+# status}] (empty where the ClientHello had none, or where it was no TLS).
+sub stream_log {
+    my $self = shift;
+    my @r;
+    for (split /\n/, slurp("$self->{dir}/edge/stream.log")) {
+        my %e = map { $_ eq '-' ? '' : $_ } /(\w+)="([^"]*)"/g;
+        ($e{client}) = /^(\S+)/;
+        push @r, \%e;
+    }
+    return \@r;
 }
 
 sub turn_conf {
@@ -559,7 +668,28 @@ allowed-peer-ip=$VENDOR_NET
 EOF
         . ($self->{relay_peers}
            ? "allow-relay-peers\n" . join('', map { "allowed-peer-ip=$_\n" }
-                                          $self->turn_addrs) : '');
+                                          $self->turn_addrs) : '')
+        . ($self->{port443} && $addr eq $IP{edge} ? <<"EOF" : '');
+listening-ip=127.0.0.1
+relay-ip=$addr
+tls-listening-port=5349
+cert=$self->{turn_cert}[0]
+pkey=$self->{turn_cert}[1]
+proxy-protocol-from=127.0.0.2
+verbose
+EOF
+}
+
+# Restarts turnd node 0 with another certificate and key (without
+# arguments, the run's own); the previous log is kept as turn0.log.N.
+sub turn_cert {
+    my ($self, $crt, $key) = @_;
+    $self->stop('turn0');
+    my $n = ++$self->{turn_restarts};
+    rename "$self->{dir}/turn0.log", "$self->{dir}/turn0.log.$n";
+    $self->{turn_cert} = [$crt || "$self->{tls}/leaf.crt",
+                          $key || "$self->{tls}/leaf.key"];
+    $self->start_turn(0);
 }
 
 # Restarts turnd node I with a credentials file of another secret (or,
@@ -592,6 +722,8 @@ sub start_turn {
     }
     $self->wait_listen('edge', 'udp', $self->{stack} eq 'reference'
                        ? '' : $addr, 3478, $name);
+    $self->wait_listen('edge', 'tcp', '127.0.0.1', 5349, $name)
+        if $self->{port443} && $i == 0;
 }
 
 sub start_edge {
@@ -656,9 +788,26 @@ sub wait_up {
 
 # --- browsers -----------------------------------------------------------
 
+# With trust_ca on (t/550's bad certificates), the office's Chromium also
+# trusts the run's CA through NSS ($HOME/.pki/nssdb of its profile), so a
+# certificate from it with another key fails for its own fault (expired,
+# wrong name), not for an unknown issuer.
+sub trust_ca { $_[0]{trust_ca} = $_[1] }
+
 sub chromium {
     my ($self, $name, $host, $url) = @_;
-    $self->spawn("browser-$name", $host, $self->chromium_cmd($name), $url);
+    my @env;
+    if ($self->{trust_ca} && $host eq 'office') {
+        my $home = "$self->{dir}/profile-$name";
+        make_path("$home/.pki/nssdb");
+        sh('certutil', '-N', '-d', "sql:$home/.pki/nssdb",
+           '--empty-password');
+        sh('certutil', '-A', '-d', "sql:$home/.pki/nssdb", '-n',
+           'trtc e2e CA', '-t', 'C,,', '-i', "$self->{tls}/ca.crt");
+        @env = ('env', "HOME=$home");
+    }
+    $self->spawn("browser-$name", $host, @env, $self->chromium_cmd($name),
+                 $url);
 }
 
 sub chromium_cmd {
@@ -731,7 +880,9 @@ sub page {
 # records of this call.  Options: browser, name, call (1), uploads,
 # upload_gap_ms, messages, probes, transports, timeout, during (code run
 # once the office browser started); peer_video (1: the media peer sends its
-# camera), peer_mangle (0: it changes a byte of one echoed message).
+# camera), peer_mangle (0: it changes a byte of one echoed message),
+# ice_urls (the page's TURN URLs, with the proxy object's credentials,
+# instead of turn:URL?transport=T for each of transports).
 sub call {
     my ($self, %o) = @_;
     my $name = $o{name} || 'call' . ++$self->{calls};
@@ -764,6 +915,7 @@ sub call {
         messages => $o{messages} // 20, probeSessions => $o{probes} // 0,
         frames => 10, gatherMs => 3000,
         transports => $o{transports} || ['udp', 'tcp'],
+        $o{ice_urls} ? (iceUrls => $o{ice_urls}) : (),
         wsMs => 5000, pageMs => ($timeout - 3) * 1000});
     my $t0 = time;
     $browser eq 'firefox' ? $self->firefox($name, 'office', $url)
