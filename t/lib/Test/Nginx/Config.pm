@@ -173,8 +173,8 @@ _EOC_
           . "env MOCKNOEAGAIN;\n";
 
     # workers would run as nobody otherwise and could not read servroot
-    if (defined $ENV{TEST_NGINX_WORKER_USER}) {
-        $c .= "user $ENV{TEST_NGINX_WORKER_USER};\n";
+    if (defined $WorkerUser) {
+        $c .= "user $WorkerUser;\n";
     } elsif ($> == 0) {
         $c .= "user root;\n";
     }
