@@ -36,7 +36,8 @@ my @LIVE;       # started and not stopped: stopped at exit
 END {
     local ($?, $!, $@);
     # not from a forked child that exits: the nginx is its parent's
-    $_->stop for grep { $_->{owner} == $$ } @LIVE;
+    my @live = grep { $_->{owner} == $$ } @LIVE;
+    $_->stop for @live;
 }
 
 # The modules make test built (TEST_NGINX_LOAD_MODULES), for skip_all.
