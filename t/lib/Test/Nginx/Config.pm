@@ -12,15 +12,12 @@ use File::Path qw(make_path remove_tree);
 use File::Basename qw(dirname);
 use Time::Local qw(timegm);
 use Test::Nginx::Util qw(:all);
+use TrtcTest::Util ();
 
 our @EXPORT = qw(setup_server_root write_user_files write_config_file);
 
 sub write_file {
-    my ($path, $data) = @_;
-    open my $fh, '>', $path or bail_out("Cannot write $path: $!");
-    binmode $fh;
-    print $fh $data;
-    close $fh or bail_out("Cannot write $path: $!");
+    eval { TrtcTest::Util::write_file(@_); 1 } or bail_out("Cannot write: $@");
 }
 
 # Removes only the directories the runner creates, then rmdir()s servroot:
