@@ -52,7 +52,8 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use TrtcTest::Nginx;
-use TrtcTest::Util qw(free_port write_file slurp wait_for alive stop_pid);
+use TrtcTest::Util qw(free_port write_file slurp wait_for alive fork_exec
+                      stop_pid);
 
 my @modules = TrtcTest::Nginx::modules();
 my $python = '/usr/bin/python3';   # Debian's, with python3-websockets
@@ -95,16 +96,8 @@ my (%procs, @timings);   # name => {pid, cmd, log}; what was measured
 sub spawn {
     my ($name, @cmd) = @_;
     my $log = "$dir/logs/$name.log";
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        POSIX::setpgid(0, 0);
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', $log;
-        open STDERR, '>&', \*STDOUT;
-        { exec { $cmd[0] } @cmd }
-        POSIX::_exit(127);
-    }
+    # appended to: a restarted peer's earlier runs stay in its log
+    my $pid = fork_exec({ out => $log, append => 1 }, @cmd);
     $procs{$name} = { pid => $pid, cmd => \@cmd, log => $log };
     return $pid;
 }

@@ -27,7 +27,7 @@ use Time::HiRes qw(time sleep);
 use Test::More ();
 
 use TrtcTest::Turn ();
-use TrtcTest::Util qw(write_file slurp wait_for stop_pid);
+use TrtcTest::Util qw(write_file slurp wait_for fork_exec stop_pid);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
 my $E2E = "$ROOT/t/e2e";
@@ -299,8 +299,8 @@ sub certificates {
 sub spawn {
     my ($self, $name, $host, @cmd) = @_;
     my $log = "$self->{dir}/$name.log";
-    my $pid = TrtcTest::Turn::_fork_exec($log, 'ip', 'netns', 'exec',
-                                         $self->ns($host), @cmd);
+    my $pid = fork_exec($log, 'ip', 'netns', 'exec', $self->ns($host),
+                        @cmd);
     $self->{procs}{$name} = {pid => $pid, log => $log, host => $host,
                              cmd => \@cmd};
     return $pid;

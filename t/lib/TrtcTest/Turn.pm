@@ -27,10 +27,9 @@ use Time::HiRes qw(time sleep);
 use Test::More ();
 
 use TrtcTest::Stun;
-use TrtcTest::Util qw(free_port write_file slurp stop_pid);
+use TrtcTest::Util qw(free_port write_file slurp fork_exec stop_pid);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
-our $JOURNAL;
 
 sub kind { return lc($ENV{TRTC_TEST_TURN_SERVER} || 'turnd') }
 
@@ -94,8 +93,8 @@ sub start {
                   'sh' if $o{nofile};
     {
         local @ENV{keys %{$o{env} || {}}} = values %{$o{env} || {}};
-        local $JOURNAL = $o{journal};
-        $self->{pid} = _fork_exec($self->{out}, @cmd);
+        $self->{pid} = fork_exec({ out => $self->{out},
+                                   journal => $o{journal} }, @cmd);
     }
     $self->{started} = time;
     $self->_wait_ready($o{wait} || 10);
@@ -233,35 +232,11 @@ sub stop_ok {
 }
 
 
-# fork, own process group (so a client and its children can be stopped
-# together), output to a file, exec.  With $JOURNAL set, the child's
-# stderr passes for journald's stream (JOURNAL_STREAM=dev:ino of it).
-
-sub _fork_exec {
-    my ($out, @cmd) = @_;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        setpgrp 0, 0;
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $out or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT;
-        if ($JOURNAL) {
-            my @st = stat STDERR;
-            $ENV{JOURNAL_STREAM} = "$st[0]:$st[1]";
-        }
-        { no warnings 'exec'; exec { $cmd[0] } @cmd; }
-        print STDERR "exec $cmd[0]: $!\n";
-        POSIX::_exit(127);
-    }
-    return $pid;
-}
-
-
 # Runs a command with a hard timeout: { rc, out, timed_out }.
 sub run {
     my ($timeout, @cmd) = @_;
     my $dir = tempdir('trtc-run-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-    my $pid = _fork_exec("$dir/out", @cmd);
+    my $pid = fork_exec("$dir/out", @cmd);
     my $end = time + $timeout;
     my ($rc, $timed_out) = (undef, 0);
     while (1) {
@@ -318,7 +293,7 @@ sub relay_echo {
 sub spawn {
     my (@cmd) = @_;
     my $dir = tempdir('trtc-spawn-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-    my $pid = _fork_exec("$dir/out", @cmd);
+    my $pid = fork_exec("$dir/out", @cmd);
     return bless { pid => $pid, out => "$dir/out", cmd => "@cmd" },
                  'TrtcTest::Turn::Proc';
 }

@@ -22,7 +22,7 @@ use Test::More ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(free_port write_file slurp log_mark log_since
-                    wait_for wait_ok alive stop_pid);
+                    wait_for wait_ok alive fork_exec stop_pid);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 my %given;      # ports this process handed out already
@@ -138,6 +138,32 @@ sub alive {
     my $pid = shift;
     return 0 unless $pid && kill 0, $pid;
     return slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z/s;
+}
+
+# Starts cmd in a child of its own process group (so it and its children
+# stop together), stdin /dev/null, stdout and stderr to the file out.
+# out is a file name, or { out => FILE, append => 1 (keep what is
+# there), journal => 1 (stderr passes for journald's stream:
+# JOURNAL_STREAM is its dev:ino) }.  Returns the pid.
+sub fork_exec {
+    my ($o, @cmd) = @_;
+    $o = { out => $o } unless ref $o;
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        setpgrp 0, 0;
+        open STDIN, '<', '/dev/null';
+        open STDOUT, $o->{append} ? '>>' : '>', $o->{out}
+            or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        if ($o->{journal}) {
+            my @st = stat STDERR;
+            $ENV{JOURNAL_STREAM} = "$st[0]:$st[1]";
+        }
+        { no warnings 'exec'; exec { $cmd[0] } @cmd; }
+        print STDERR "exec $cmd[0]: $!\n";
+        POSIX::_exit(127);
+    }
+    return $pid;
 }
 
 # Stops a process we started: signal (TERM) to pid, or to its group with
