@@ -56,8 +56,8 @@ my $up = free_port();
 
 # notice: one line per upload would be 10000s of lines; warn keeps the
 # set-aside lines
-my $ng = TrtcTest::Nginx->new(dir => $dir, workers => 2, user => $user, log_level => 'notice',
-                              connections => 256);
+my $ng = TrtcTest::Nginx->new(dir => $dir, workers => 2, user => $user,
+                              log_level => 'notice', connections => 256);
 $ng->write_conf(<<"EOF");
     server {
         listen 127.0.0.1:$port backlog=512;
