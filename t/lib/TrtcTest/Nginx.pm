@@ -87,7 +87,7 @@ sub conf_text {
                         qw(client_body proxy fastcgi uwsgi scgi);
     return join '',
         ($self->{modules} ? map { "load_module $_;\n" } modules() : ()),
-        (defined $u && $> == 0 ? "user $u;\n" : ''),
+        ($u && $> == 0 ? "user $u;\n" : ''),
         "daemon ", ($self->{daemon} ? 'on' : 'off'), ";\n",
         "master_process ", ($self->{master} ? 'on' : 'off'), ";\n",
         "worker_processes $self->{workers};\n",
