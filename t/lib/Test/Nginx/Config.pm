@@ -33,7 +33,7 @@ sub setup_server_root {
             or bail_out("Cannot remove $ServRoot (is it empty?): $!");
     }
     make_path($ServRoot, $LogDir, $HtmlDir, $ConfDir);
-    write_file("$HtmlDir/index.html", "<html><head><title>It works!</title>"
+    write_or_bail("$HtmlDir/index.html", "<html><head><title>It works!</title>"
                . "</head><body>It works!</body></html>");
 }
 
@@ -61,7 +61,7 @@ sub write_user_files {
         my ($fname, $body, $date) = @$f;
         my $path = $fname =~ m{^/} ? $fname : "$HtmlDir/$fname";
         make_path(dirname($path));
-        write_file($path, expand_env($body, $ports, $name));
+        write_or_bail($path, expand_env($body, $ports, $name));
         if (defined $date) {
             my $t = $date;
             if ($date =~ /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d\d))?$/) {
@@ -176,7 +176,7 @@ _EOC_
         $c .= "user root;\n";
     }
 
-    write_file($ConfFile, $c);
+    write_or_bail($ConfFile, $c);
 }
 
 1;
