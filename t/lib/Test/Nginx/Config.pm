@@ -16,7 +16,7 @@ use TrtcTest::Util ();
 
 our @EXPORT = qw(setup_server_root write_user_files write_config_file);
 
-sub write_file {
+sub write_or_bail {
     eval { TrtcTest::Util::write_file(@_); 1 } or bail_out("Cannot write: $@");
 }
 
