@@ -42,6 +42,7 @@ DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl \
 DEPS_DEB :=     dpkg-dev debhelper fakeroot lintian adduser
 DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 libtext-diff-perl libjson-pp-perl libipc-run-perl \
+                liblist-moreutils-perl libwww-perl libhttp-message-perl \
                 coturn chromium valgrind iproute2 python3-websockets \
                 $(DEPS_DEB) prometheus systemd clang libclang-rt-14-dev \
                 firefox-esr libnss3-tools nftables conntrack
@@ -119,6 +120,17 @@ test: deps-test
 	$(MAKE) all fuzz-build asan
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(B)/ngx_http_trtc_module.so \
 	    prove -I t/lib -r t/
+	@if [ -f $(TEST_NGINX_REAL)/lib/Test/Nginx/Socket.pm ]; then \
+	    echo "the block-format files again, under the real Test::Nginx" \
+	         "($(TEST_NGINX_REAL)):"; \
+	    echo prove -j3 -I $(TEST_NGINX_REAL)/lib -I t/lib $(BLOCK_TESTS); \
+	    TEST_NGINX_RANDOMIZE=1 \
+	    TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(B)/ngx_http_trtc_module.so \
+	    prove -j3 -I $(TEST_NGINX_REAL)/lib -I t/lib $(BLOCK_TESTS); \
+	else \
+	    echo "skipped: the block-format files under the real Test::Nginx" \
+	         "($(TEST_NGINX_REAL) is not there; TEST_NGINX_REAL=DIR)"; \
+	fi
 	@echo "the turnd tests again, under ASan and UBSan ($(B)/asan/turnd):"
 	TRTC_TEST_TURND=$(CURDIR)/$(B)/asan/turnd prove -I t/lib $(ASAN_TESTS)
 
@@ -144,6 +156,14 @@ deb:
 
 clean:
 	rm -rf $(B) t/servroot*
+
+
+# The second runner: the real Test::Nginx (kept beside the checkout, see
+# README "Tests"), on every block-format file, 3 at a time (own ports and
+# servroots).
+
+TEST_NGINX_REAL ?= $(abspath $(CURDIR)/../shared/tools/test-nginx)
+BLOCK_TESTS :=  $(shell grep -l '^__DATA__' t/*.t)
 
 
 # Sanitizers.  build/asan/turnd: turnd under ASan and UBSan, for the

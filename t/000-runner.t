@@ -1,6 +1,8 @@
 # Tests the project's Test::Nginx::Socket runner (t/lib/Test/Nginx/) by
 # running fixture test files (t/runner/*.tt) with stock Debian nginx and
 # reading their TAP: good blocks must pass, broken ones must be "not ok".
+# Also the test library's free_port (t/lib/TrtcTest/Util.pm): it probes
+# the protocol the test will bind.
 use strict;
 use warnings;
 
@@ -12,21 +14,43 @@ use IO::Socket::INET ();
 use Time::HiRes qw(time);
 use Test::More;
 
+use TrtcTest::Util qw(free_port);
+
 my $root = dirname(dirname(abs_path(__FILE__)));
 chdir $root or die "chdir $root: $!";
 
 my $nginx = '/usr/sbin/nginx';
 plan skip_all => "$nginx not installed" unless -x $nginx;
 
-# A port the kernel just handed out, so fixture runs do not collide with
-# each other or with other suites using the default 1984.
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1)
-        or die "cannot bind: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+# --- free_port: a port held for one protocol is not free for it ---
+{
+    my %held = map {
+        $_ => IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                    Proto => $_,
+                                    $_ eq 'tcp' ? (Listen => 1) : ())
+              // die "cannot bind $_: $!"
+    } qw(udp tcp);
+    my $u = $held{udp}->sockport;
+    my $t = $held{tcp}->sockport;
+    my $try = sub { my $p = eval { free_port(@_) }; $p // 'none' };
+
+    is($try->(proto => 'udp', range => [$u, $u]), 'none',
+       'free_port: a port bound for UDP is not free for UDP');
+    is($try->(proto => 'both', range => [$u, $u]), 'none',
+       'free_port: ... nor for both');
+    is($try->(proto => 'udp', n => 2, range => [$u - 1, $u]), 'none',
+       'free_port: ... nor as the second of two UDP ports');
+    is($try->(proto => 'tcp', range => [$t, $t]), 'none',
+       'free_port: a port listening for TCP is not free for TCP');
+    is($try->(proto => 'both', range => [$t, $t]), 'none',
+       'free_port: ... nor for both');
+    is($try->(proto => 'udp', range => [$t, $t]), $t,
+       'free_port: ... but free for UDP');
+    is($try->(range => [$u, $u]), $u,
+       'free_port: TCP (the default) on the UDP-bound port: free');
+    like($try->(proto => 'both'), qr/^\d+$/,
+         'free_port: some port is free for both');
+    is($try->(proto => 'sctp'), 'none', 'free_port: an unknown proto dies');
 }
 
 # Runs t/runner/NAME.tt; returns {plan, ok => {desc => 1}, not_ok => {...},
@@ -166,6 +190,20 @@ sub has {
     my $ok = is($r->{exit}, 0, 'extra.tt exits 0');
     $ok &= is(scalar keys %{ $r->{not_ok} }, 0, 'extra.tt: no "not ok"');
     $ok &= is($r->{count}, $r->{plan}, 'extra.tt ran all planned subtests');
+    done_run($r, $ok);
+}
+
+# --- the tcp_listen mock reads what the real Test::Nginx's reads ---
+{
+    my $r = run_fixture('mock');
+    my $ok = isnt($r->{exit}, 0, 'mock.tt exits non-zero');
+    $ok &= ok(has($r->{not_ok}, qr/client socket timed out - .*TEST 1:/),
+              'mock.tt: a qr// tcp_query longer than the request: the mock'
+              . ' never replies, the client times out');
+    $ok &= ok(!has($r->{not_ok}, qr/TEST [23]:/),
+              'mock.tt: TEST 2 (tcp_query_auto_timeout) and 3 pass');
+    $ok &= ok(has($r->{ok}, qr/TEST 2: .* - tcp_query ok/),
+              'mock.tt: with tcp_query_auto_timeout the whole request');
     done_run($r, $ok);
 }
 

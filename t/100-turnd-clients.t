@@ -18,6 +18,7 @@ use warnings;
 use Test::More;
 
 use TrtcTest::Turn;
+use TrtcTest::Util qw(free_port);
 
 for my $tool (qw(turnutils_uclient turnutils_peer turnutils_stunclient)) {
     plan skip_all => "$tool not installed (apt-get install coturn)"
@@ -27,7 +28,7 @@ for my $tool (qw(turnutils_uclient turnutils_peer turnutils_stunclient)) {
 my ($N, $M, $L) = (100, 5, 200);    # messages per client, clients, bytes
 my @RATE = ('-z', 5);               # ms between a client's messages
 
-my $peer_port = TrtcTest::Turn::free_port();
+my $peer_port = free_port(proto => 'udp');
 my $peer = TrtcTest::Turn::spawn('turnutils_peer', '-L', '127.0.0.1',
                                  '-p', $peer_port);
 

@@ -32,6 +32,7 @@ use Time::HiRes qw(sleep time);
 
 use TrtcTest::Stun;
 use TrtcTest::Turn;
+use TrtcTest::Util qw(free_port);
 
 plan skip_all => 'turnd only (coturn has no PROXY protocol)'
     if TrtcTest::Turn::is_coturn();
@@ -48,7 +49,7 @@ my $CA = "$CERTS/ca.crt";
 my %TLS = (SSL_ca_file => $CA, SSL_verifycn_name => 'yun.test',
            SSL_verifycn_scheme => 'default', SSL_alpn_protocols => ['stun.turn']);
 
-my $peer_port = TrtcTest::Turn::free_port(1, 20000, 39000, ['udp']);
+my $peer_port = free_port(proto => 'udp');
 my $peer = TrtcTest::Turn::spawn('turnutils_peer', '-L', '127.0.0.1',
                                  '-p', $peer_port);
 sleep 0.3;

@@ -19,6 +19,7 @@ use Time::HiRes qw(time sleep);
 use Test::More;
 
 use TrtcTest::Turn;
+use TrtcTest::Util qw(free_port);
 
 plan skip_all => 'tests turnd itself' if TrtcTest::Turn::is_coturn();
 
@@ -125,13 +126,13 @@ sub turnd { return TrtcTest::Turn::run(10, $BIN, @_) }
 # --- the running server ---------------------------------------------------
 
 my $root = ($> == 0 && getpwnam('nobody') && getgrnam('nogroup'));
-my $mport = TrtcTest::Turn::free_port(1, 20000, 39000, ['tcp']);
+my $mport = free_port();
 my $sock_path = "$dir/notify.sock";
 my $notify = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $sock_path)
     or die "$sock_path: $!";
 chmod 0777, $sock_path;     # proc-user nobody sends to it
 
-my $peer_port = TrtcTest::Turn::free_port();
+my $peer_port = free_port(proto => 'udp');
 my $peer = TrtcTest::Turn::spawn('turnutils_peer', '-L', '127.0.0.1',
                                  '-p', $peer_port);
 
@@ -260,7 +261,7 @@ is($r->{out}, '404', 'metrics: another path is a 404');
 {
     my $f = conf_file(
         "listening-ip=127.0.0.1\nlistening-port="
-        . TrtcTest::Turn::free_port() . "\nrelay-ip=127.0.0.1\n"
+        . free_port(proto => 'both') . "\nrelay-ip=127.0.0.1\n"
         . "realm=r\nuser=u:p\nprometheus\nprometheus-port=$mport\n");
     $r = turnd('-c', $f);
     ok($r->{rc} == 1 && $r->{out} =~ /metrics: cannot listen on /
@@ -309,7 +310,7 @@ SKIP: {
     my $log_path = "$dir/log.sock";
     my $log = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $log_path)
         or die "$log_path: $!";
-    my $port = TrtcTest::Turn::free_port();
+    my $port = free_port(proto => 'both');
     my $f = conf_file("listening-ip=127.0.0.1\nlistening-port=$port\n"
                       . "relay-ip=127.0.0.1\nrealm=r\nuser=u:p\n"
                       . "syslog\nsyslog-facility=local3\n");

@@ -11,25 +11,22 @@ use warnings;
 
 use Cwd qw(abs_path);
 use Digest::SHA qw(hmac_sha1_base64);
-use File::Path qw(remove_tree make_path);
+use File::Path qw(remove_tree);
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+use TrtcTest::Nginx;
+use TrtcTest::Util qw(free_port write_file slurp wait_ok);
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (make test sets it)'
-    unless @modules;
+    unless TrtcTest::Nginx::modules();
 
 my $dir = abs_path('t') . "/servroot_210";
 my $cred = "$dir/conf/credentials";
-my $log = "$dir/logs/error.log";
 
 remove_tree($dir);
-make_path("$dir/conf", "$dir/logs", "$dir/tmp");
 
 my $port = free_port();
 
@@ -38,25 +35,12 @@ my $port = free_port();
 my ($user, $gid) = ('', $));
 if ($> == 0) {
     $gid = getgrnam('nogroup') // die "no group nogroup";
-    $user = "user nobody nogroup;";
+    $user = 'nobody nogroup';
 }
 
-write_file("$dir/conf/nginx.conf", join '', map("load_module $_;\n",
-                                                @modules), <<"EOF");
-$user
-daemon on;
-master_process on;
-worker_processes 2;
-error_log $log info;
-pid $dir/logs/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp;
-    proxy_temp_path $dir/tmp;
-    fastcgi_temp_path $dir/tmp;
-    uwsgi_temp_path $dir/tmp;
-    scgi_temp_path $dir/tmp;
+my $ng = TrtcTest::Nginx->new(dir => $dir, workers => 2, user => $user);
+my $log = $ng->log;
+$ng->write_conf(<<"EOF");
     trtc_credentials credentials;
     server {
         listen 127.0.0.1:$port;
@@ -64,11 +48,9 @@ http {
             trtc_turn_credentials turn=turn:127.0.0.1:3478 name=rot;
         }
     }
-}
 EOF
 
-my @nginx = ($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
-             '-e', $log);
+my @nginx = $ng->cmd;
 
 my $http = HTTP::Tiny->new(timeout => 3);
 
@@ -77,15 +59,9 @@ my $http = HTTP::Tiny->new(timeout => 3);
 write_cred("secret AAAA\n");
 chmod 0755, $dir, "$dir/conf";
 
-is(system(@nginx), 0, 'nginx starts') or BAIL_OUT("nginx did not start");
+ok($ng->start, 'nginx starts') or BAIL_OUT("nginx did not start");
 
-END {
-    if (-f "$dir/logs/nginx.pid") {
-        system(@nginx, '-s', 'stop');
-    }
-}
-
-wait_for(sub { signer() eq 'AAAA' }, 'secret A signs at start');
+wait_ok(sub { signer() eq 'AAAA' }, 'secret A signs at start');
 
 unlike(slurp($log), qr/accessible by others/, 'a 0640 file draws no warning');
 unlike(slurp($log), qr/cannot read/, 'the workers can read it');
@@ -94,7 +70,7 @@ unlike(slurp($log), qr/cannot read/, 'the workers can read it');
 
 write_cred("secret BBBB\nsecret AAAA\n", 0644);
 
-wait_for(sub { signer() eq 'BBBB' }, 'rotated secret B signs, no reload');
+wait_ok(sub { signer() eq 'BBBB' }, 'rotated secret B signs, no reload');
 
 like(slurp($log), qr/\[notice\].*credentials file "\Q$cred\E" re-read: 2 /,
      're-read logged at notice');
@@ -104,45 +80,45 @@ unlike(slurp($log), qr/BBBB|AAAA/, 'no secret in the log');
 
 # --- a broken file: the old credentials stay, the log says where
 
-my $mark = log_size();
+my $mark = $ng->log_mark;
 write_cred("secret CCCC\nsecrett DDDD\n");
 
-wait_for(sub { request(); log_since($mark) =~ /not re-read/ },
+wait_ok(sub { request(); $ng->log_since($mark) =~ /not re-read/ },
          'a broken file is noticed');
 
-like(log_since($mark),
+like($ng->log_since($mark),
      qr/\[error\].*credentials file not re-read: \Q$cred\E:2: .*the credentials loaded before stay in use/,
      'error names the file and line of the mistake');
-unlike(log_since($mark), qr/CCCC|DDDD|BBBB/, 'no secret in the error');
+unlike($ng->log_since($mark), qr/CCCC|DDDD|BBBB/, 'no secret in the error');
 is(signer(), 'BBBB', 'the old secret B still signs');
 
 # the next change is tried again: fixed, C signs
 
 write_cred("secret CCCC\n");
-wait_for(sub { signer() eq 'CCCC' }, 'the fixed file is re-read, C signs');
+wait_ok(sub { signer() eq 'CCCC' }, 'the fixed file is re-read, C signs');
 
 # --- a file without a secret is refused at run time, too
 
-$mark = log_size();
+$mark = $ng->log_mark;
 write_cred("realm trtc\nuser turn turn\n");
 
-wait_for(sub { request(); log_since($mark) =~ /not re-read/ },
+wait_ok(sub { request(); $ng->log_since($mark) =~ /not re-read/ },
          'a file without a secret is noticed');
-like(log_since($mark), qr/\[error\].*has no "secret" line/,
+like($ng->log_since($mark), qr/\[error\].*has no "secret" line/,
      'says the secret is missing');
 is(signer(), 'CCCC', 'C still signs');
 
 # --- the file vanishes: the old set stays, said once
 
-$mark = log_size();
+$mark = $ng->log_mark;
 rename $cred, "$cred.away" or die "rename: $!";
 
-wait_for(sub { request(); log_since($mark) =~ /stat\(\) .* failed/ },
+wait_ok(sub { request(); $ng->log_since($mark) =~ /stat\(\) .* failed/ },
          'a missing file is noticed');
 is(signer(), 'CCCC', 'C still signs without the file');
 sleep 1.1;
 request();
-my $n = () = log_since($mark) =~ /stat\(\) .* failed/g;
+my $n = () = $ng->log_since($mark) =~ /stat\(\) .* failed/g;
 is($n, 1, 'the missing file is logged once, not once a second');
 
 rename "$cred.away", $cred or die "rename: $!";
@@ -153,7 +129,7 @@ write_cred("secret EEEE\nbogus line\n");
 
 my $out = `@nginx -t 2>&1`;
 isnt($?, 0, 'nginx -t fails on a broken file');
-my @conf = split /\n/, slurp("$dir/conf/nginx.conf");
+my @conf = split /\n/, slurp($ng->conf_file);
 my ($line) = grep { $conf[$_ - 1] =~ /^\s*trtc_credentials / } 1 .. @conf;
 like($out, qr/\[emerg\].*\Q$cred\E:2: .* in \Q$dir\E\/conf\/nginx\.conf:$line\n/,
      "nginx -t names the file:line and the directive's line ($line)");
@@ -165,25 +141,25 @@ isnt($?, 0, 'nginx -s reload refuses a broken file');
 like($out, qr/\Q$cred\E:2: /, 'and names the file and line');
 
 # a SIGHUP sent some other way: the master keeps the running workers
-$mark = log_size();
-kill 'HUP', master_pid();
+$mark = $ng->log_mark;
+kill 'HUP', $ng->pid;
 
-wait_for(sub { log_since($mark) =~ /\[emerg\]/ }, 'the reload is refused');
-like(log_since($mark), qr/\[emerg\].*\Q$cred\E:2: /,
+wait_ok(sub { $ng->log_since($mark) =~ /\[emerg\]/ }, 'the reload is refused');
+like($ng->log_since($mark), qr/\[emerg\].*\Q$cred\E:2: /,
      'the refused reload names the file and line');
 is(signer(), 'CCCC', 'old credentials still served after the refused reload');
 
 # --- a reload with a good file loads it in the new workers; a file the
 # workers cannot read (0600 root) works, but they say they cannot re-read it
 
-$mark = log_size();
+$mark = $ng->log_mark;
 write_cred("secret FFFF\n", 0600, 0);
 is(system(@nginx, '-s', 'reload'), 0, 'reload signal sent');
-wait_for(sub { signer() eq 'FFFF' }, 'after a reload, F signs');
+wait_ok(sub { signer() eq 'FFFF' }, 'after a reload, F signs');
 
 SKIP: {
     skip 'workers run as the file owner when not root', 1 unless $user;
-    wait_for(sub { log_since($mark) =~ /\[warn\].*worker processes cannot read credentials file/ },
+    wait_ok(sub { $ng->log_since($mark) =~ /\[warn\].*worker processes cannot read credentials file/ },
              'workers that cannot read the file say so');
 }
 
@@ -198,33 +174,6 @@ sub write_cred {
     chown $>, $group // $gid, "$cred.tmp";
     chmod $mode // 0640, "$cred.tmp";
     rename "$cred.tmp", $cred or die "rename: $!";
-}
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', $name or die "$name: $!";
-    print $fh $text;
-    close $fh or die "$name: $!";
-}
-
-sub slurp {
-    my ($name) = @_;
-    open my $fh, '<', $name or return '';
-    local $/;
-    return <$fh>;
-}
-
-sub master_pid {
-    my $pid = slurp("$dir/logs/nginx.pid");
-    chomp $pid;
-    return $pid;
-}
-
-sub log_size { return -s $log || 0 }
-
-sub log_since {
-    my ($pos) = @_;
-    return substr(slurp($log), $pos);
 }
 
 sub request {
@@ -244,28 +193,3 @@ sub signer {
     return '';
 }
 
-# polls (checks happen at most once a second), at most 5 s
-sub wait_for {
-    my ($cond, $name) = @_;
-    my $deadline = time + 5;
-
-    while (time < $deadline) {
-        if ($cond->()) {
-            pass($name);
-            return 1;
-        }
-        sleep 0.1;
-    }
-
-    fail($name);
-    return 0;
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "socket: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}

@@ -18,7 +18,7 @@ use warnings;
 
 use Cwd qw(abs_path);
 use Digest::SHA qw(hmac_sha1);
-use File::Path qw(remove_tree make_path);
+use File::Path qw(remove_tree);
 use HTTP::Tiny;
 use IO::Select;
 use IO::Socket::INET;
@@ -27,14 +27,14 @@ use MIME::Base64 qw(encode_base64);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
+use TrtcTest::Nginx;
 use TrtcTest::Stun qw(rest_credentials);
 use TrtcTest::Turn;
-
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+use TrtcTest::Util qw(free_port write_file slurp log_mark log_since
+                      wait_for wait_ok);
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (make test sets it)'
-    unless @modules;
+    unless TrtcTest::Nginx::modules();
 
 # this file is about turnd and coturn together, whatever
 # TRTC_TEST_TURN_SERVER says
@@ -58,19 +58,20 @@ my ($SUSER, $SPASS) = ('static', sprintf('spw-%08x', rand 2**32));
 
 my $dir = abs_path('t') . '/servroot_220';
 my $cred = "$dir/conf/credentials";
-my $nlog = "$dir/logs/error.log";
 
 remove_tree($dir);
-make_path("$dir/conf", "$dir/logs", "$dir/tmp");
-chmod 0755, $dir, "$dir/conf";
 
 # As deployed: nginx workers run unprivileged and read the file through
 # its group; turnd runs as root here.
 my ($nuser, $gid) = ('', $));
 if ($> == 0) {
     $gid = getgrnam('nogroup') // die "no group nogroup";
-    $nuser = 'user nobody nogroup;';
+    $nuser = 'nobody nogroup';
 }
+
+my $ng = TrtcTest::Nginx->new(dir => $dir, workers => 2, user => $nuser);
+my $nlog = $ng->log;
+chmod 0755, $dir, "$dir/conf";
 
 write_cred(<<"EOF");
 # state 1: secret A signs
@@ -82,7 +83,7 @@ EOF
 
 # --- the servers ---------------------------------------------------------
 
-my $peer_port = TrtcTest::Turn::free_port();
+my $peer_port = free_port(proto => 'udp');
 my $upeer = TrtcTest::Turn::spawn('turnutils_peer', '-L', '127.0.0.1',
                                   '-p', $peer_port);
 
@@ -104,25 +105,10 @@ allow-loopback-peers
 EOF
 };
 
-my $hport = free_tcp_port();
+my $hport = free_port();
 my ($tp, $cp) = ($turnd->port, $coturn->port);
 
-write_file("$dir/conf/nginx.conf", join '', map("load_module $_;\n",
-                                                @modules), <<"EOF");
-$nuser
-daemon on;
-master_process on;
-worker_processes 2;
-error_log $nlog info;
-pid $dir/logs/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp;
-    proxy_temp_path $dir/tmp;
-    fastcgi_temp_path $dir/tmp;
-    uwsgi_temp_path $dir/tmp;
-    scgi_temp_path $dir/tmp;
+$ng->write_conf(<<"EOF");
     trtc_credentials $cred;
     server {
         listen 127.0.0.1:$hport;
@@ -142,33 +128,20 @@ http {
             trtc_turn_credentials turn=turn:127.0.0.1:$cp name=ref;
         }
     }
-}
 EOF
 
-my @nginx = ($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
-             '-e', $nlog);
 my $http = HTTP::Tiny->new(timeout => 3);
 
-is(system(@nginx), 0, 'nginx starts') or BAIL_OUT('nginx did not start');
+ok($ng->start, 'nginx starts') or BAIL_OUT('nginx did not start');
 $nginx_started = 1;
 
 END {
     # on failure, whatever happened: nginx's and coturn's logs (turnd's
-    # is shown by TrtcTest::Turn)
+    # is shown by TrtcTest::Turn); TrtcTest::Nginx stops nginx
     if (!Test::More->builder->is_passing) {
-        diag("nginx error.log (last lines):\n"
-             . TrtcTest::Turn::tail(slurp($nlog), 80));
+        diag("nginx error.log (last lines):\n" . $ng->log_tail(80));
         diag("coturn log (last lines):\n"
              . TrtcTest::Turn::tail($coturn->log, 80));
-    }
-
-    # stopped by its pid
-    if (my $pid = slurp("$dir/logs/nginx.pid")) {
-        chomp $pid;
-        if ($pid =~ /^\d+$/ && kill 'TERM', $pid) {
-            my $end = time + 5;
-            sleep 0.05 while kill(0, $pid) && time < $end;
-        }
     }
 }
 
@@ -262,7 +235,7 @@ secret $S{A}
 user $SUSER $SPASS
 EOF
 
-wait_for(sub { signer(fetch('/rest')) eq 'B' },
+wait_ok(sub { signer(fetch('/rest')) eq 'B' },
          'nginx: secret B signs after the file changed, no reload');
 my $b1 = fetch('/rest');
 is($b1->{password}, rest_password($S{B}, $b1->{username}),
@@ -290,7 +263,7 @@ is($c2, 200, 'turnd: a long-lived allocation with B credentials');
 
 # --- state 3: A removed ---------------------------------------------------
 
-my $mark = log_size($nlog);
+my $mark = log_mark($nlog);
 write_cred(<<"EOF");
 # state 3: B only
 realm $REALM
@@ -298,7 +271,7 @@ secret $S{B}
 user $SUSER $SPASS
 EOF
 
-wait_for(sub { fetch('/rest'); log_since($nlog, $mark) =~ /re-read: 1 / },
+wait_ok(sub { fetch('/rest'); log_since($nlog, $mark) =~ /re-read: 1 / },
          'nginx: the file without A is re-read');
 my $b2 = fetch('/rest');
 is(signer($b2), 'B', 'nginx: B signs');
@@ -323,7 +296,7 @@ for my $proto ('udp', 'tcp') {
     $held{$proto} = $cl;
 }
 
-$mark = log_size($nlog);
+$mark = log_mark($nlog);
 write_cred(<<"EOF");
 # state 4: broken on line 4
 realm $REALM
@@ -332,20 +305,20 @@ secrett $S{D}
 user $SUSER $SPASS
 EOF
 
-wait_for(sub { fetch('/rest'); log_since($nlog, $mark) =~ /not re-read/ },
+wait_ok(sub { fetch('/rest'); log_since($nlog, $mark) =~ /not re-read/ },
          'nginx: the broken file is noticed');
 like(log_since($nlog, $mark), qr/\Q$cred\E:4: /,
      'nginx: the error names the file and line');
 my $b3 = fetch('/rest');
 is(signer($b3), 'B', 'nginx: the old secret B still signs');
 
-my $out = `@nginx -s reload 2>&1`;
+my $out = `@{[ $ng->cmd ]} -s reload 2>&1`;
 isnt($?, 0, 'nginx -s reload refuses the broken file');
 like($out, qr/\Q$cred\E:4: /, '... naming the file and line');
 is(signer(fetch('/rest')), 'B',
    'nginx: B still signs after the refused reload');
 
-my $tmark = log_size($turnd->{log});
+my $tmark = log_mark($turnd->{log});
 hup_ok('credentials not reloaded: ', 'broken file');
 my $why = log_since($turnd->{log}, $tmark);
 like($why, qr/credentials not reloaded: \Q$cred\E:4: /,
@@ -382,7 +355,7 @@ secret $S{C}
 secret $S{B}
 EOF
 
-wait_for(sub { signer(fetch('/rest')) eq 'C' },
+wait_ok(sub { signer(fetch('/rest')) eq 'C' },
          'nginx: the fixed file is re-read, C signs');
 my $c1 = fetch('/rest');
 
@@ -491,13 +464,9 @@ sub uclient_ok {
 # SIGHUP to turnd, then its log says what the reload did
 sub hup_ok {
     my ($expect, $name) = @_;
-    my $pos = log_size($turnd->{log});
+    my $pos = log_mark($turnd->{log});
     kill 'HUP', $turnd->{pid} or die "turnd is gone";
-    my $end = time + 5;
-    while (time < $end) {
-        last if log_since($turnd->{log}, $pos) =~ /\Q$expect\E/;
-        sleep 0.05;
-    }
+    wait_for(5, sub { log_since($turnd->{log}, $pos) =~ /\Q$expect\E/ });
     like(log_since($turnd->{log}, $pos), qr/\Q$expect\E/,
          "turnd: SIGHUP ($name) logs \"$expect\"");
 }
@@ -544,45 +513,4 @@ sub write_cred {
     # nginx's workers each check at most once a second: after this every
     # one of them checks again on its next request
     sleep 1.1 if $nginx_started;
-}
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', $name or die "$name: $!";
-    print $fh $text;
-    close $fh or die "$name: $!";
-}
-
-sub slurp {
-    my ($name) = @_;
-    open my $fh, '<', $name or return '';
-    local $/;
-    return <$fh> // '';
-}
-
-sub log_size { return -s $_[0] || 0 }
-
-sub log_since {
-    my ($file, $pos) = @_;
-    return substr(slurp($file), $pos);
-}
-
-# polls (nginx checks the file at most once a second), at most 5 s
-sub wait_for {
-    my ($cond, $name) = @_;
-    my $deadline = time + 5;
-    while (time < $deadline) {
-        return pass($name) if $cond->();
-        sleep 0.1;
-    }
-    return fail($name);
-}
-
-sub free_tcp_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "socket: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
 }

@@ -12,6 +12,10 @@
 #   RAND_PORT_4  yun.test (right CA, wrong name)
 # Each front passes the request on as it got it (Host, X-Forwarded-For,
 # Upgrade, Connection) and adds X-SNI: the name the client sent in SNI.
+# The mock reads the whole request, until nginx has been quiet for
+# tcp_query_auto_timeout: without it a mock (ours and the real
+# Test::Nginx's) reads as many bytes as tcp_query's regex has characters,
+# then waits for ever (an upgraded connection stays open) or stops short.
 
 use Test::Nginx::Socket;
 use Cwd qw(abs_path);
@@ -100,6 +104,7 @@ __DATA__
     }
 --- raw_request eval: $::Upgrade
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Switch
 --- tcp_query eval
 main::req_like('GET /x?y=1 HTTP/1.1', [
@@ -134,6 +139,7 @@ my $r = $::Upgrade;
 $r =~ s/Host: localhost/Host: evil.example/;
 $r
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Switch
 --- tcp_query eval
 main::req_like('GET /sig/x?y=1 HTTP/1.1',
@@ -166,6 +172,7 @@ certificate
     }
 --- raw_request eval: $::Upgrade
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Switch
 --- tcp_query eval
 main::req_like('GET /x?y=1 HTTP/1.1',
@@ -247,6 +254,7 @@ qr{\[warn\] .*trtc signaling: upstream $url answered 200 to a WebSocket}
 --- request
 GET /ws/health
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval
 "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
 --- tcp_query eval
@@ -276,6 +284,7 @@ ok
     }
 --- raw_request eval: $::Upgrade
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Switch
 --- tcp_query eval
 main::req_like('GET /x?y=1 HTTP/1.1',
@@ -293,6 +302,7 @@ main::req_like('GET /x?y=1 HTTP/1.1',
     }
 --- raw_request eval: $::Upgrade
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Switch
 --- tcp_query eval
 main::req_like('GET /x?y=1 HTTP/1.1',
@@ -313,6 +323,7 @@ main::req_like('GET /x?y=1 HTTP/1.1',
     }
 --- raw_request eval: $::Upgrade
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Switch
 --- tcp_query eval
 main::req_like('GET /x?y=1 HTTP/1.1',
@@ -334,6 +345,7 @@ main::req_like('GET /x?y=1 HTTP/1.1',
     }
 --- raw_request eval: $::Upgrade
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Switch
 --- tcp_query eval
 main::req_like('GET /ws/x?y=1 HTTP/1.1',
@@ -408,6 +420,7 @@ upstream timed out
 --- request
 GET /ws/a
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval
 "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
 --- tcp_query eval
@@ -428,6 +441,7 @@ ok
 --- request
 GET /ws/a
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval
 "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
 --- tcp_query eval

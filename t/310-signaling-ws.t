@@ -21,51 +21,36 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use File::Path qw(remove_tree make_path);
-use IO::Socket::INET;
+use File::Path qw(remove_tree);
 use JSON::PP;
-use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+use TrtcTest::Nginx;
+use TrtcTest::Util qw(free_port slurp stop_pid);
+
 my $python = '/usr/bin/python3';   # Debian's, with python3-websockets
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (make test sets it)'
-    unless @modules;
+    unless TrtcTest::Nginx::modules();
 plan skip_all => "$python with python3-websockets is needed"
     unless system("$python -c 'import websockets' 2>/dev/null") == 0;
 
 my $t = dirname(abs_path(__FILE__));
 my $certs = "$t/cert";
 my $dir = "$t/servroot_310";
-my $log = "$dir/logs/error.log";
 my $record = "$dir/ws-record.jsonl";
 
 remove_tree($dir);
-make_path("$dir/conf", "$dir/logs", "$dir/tmp");
+my $ng = TrtcTest::Nginx->new(dir => $dir);
+my $log = $ng->log;
 
 my $port = free_port();
 my $wss = free_port();
 
 # /ws/: the directive.  /plain/: what a hand-written block typically
 # looks like (the tutorial's), with nginx's default 60 s read timeout.
-write_file("$dir/conf/nginx.conf", join '', map("load_module $_;\n",
-                                                @modules), <<"EOF");
-daemon on;
-master_process on;
-worker_processes 1;
-error_log $log info;
-pid $dir/logs/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+$ng->write_conf(<<"EOF");
     server {
         listen 127.0.0.1:$port;
         location /ws/ {
@@ -82,17 +67,13 @@ http {
             proxy_ssl_name signaling.test;
         }
     }
-}
 EOF
 
-my @nginx = ($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
-             '-e', $log);
 my %children;       # pid => what, for the peers we started
 
 END {
     local $?;
     stop_child($_) for keys %children;
-    stop_nginx();
 }
 
 start_child('ws server', "$dir/logs/ws-server.log", 1,
@@ -101,7 +82,7 @@ start_child('ws server', "$dir/logs/ws-server.log", 1,
             '--key', "$certs/signaling.test.key",
             '--record', $record, '--lifetime', 300);
 
-is(system(@nginx), 0, 'nginx starts') or BAIL_OUT('nginx did not start');
+ok($ng->start, 'nginx starts') or BAIL_OUT('nginx did not start');
 
 # --- messages of every size through the directive, 3 sessions at once
 
@@ -126,7 +107,7 @@ for my $r (@rec) {
 SKIP: {
     skip 'TEST_TRTC_SKIP_SLOW is set', 6 if $ENV{TEST_TRTC_SKIP_SLOW};
 
-    my $mark = -s $log;
+    my $mark = $ng->log_mark;
     my $kept = client_bg('--url', "ws://127.0.0.1:$port/ws/quiet",
                          '--quiet', 65);
     my $cut = client_bg('--url', "ws://127.0.0.1:$port/plain/quiet",
@@ -144,7 +125,7 @@ SKIP: {
         or diag(explain($r2));
     like("@{ $r2->{errors} }", qr/ConnectionClosed/,
          'the client saw the connection closed');
-    like(substr(slurp($log), $mark),
+    like($ng->log_since($mark),
          qr/upstream timed out .* while proxying upgraded connection.*"GET \/plain\/quiet/,
          'nginx says the stock block timed out');
 }
@@ -157,35 +138,12 @@ unlike($text, qr/\[(?:alert|crit|emerg)\]/, 'no alert, crit, emerg in the log')
 my @errors = grep { /\[error\]/ && !m{/plain/quiet} } split /^/, $text;
 ok(!@errors, 'no error in the log but the stock block\'s timeout')
     or diag(@errors);
-ok(stop_nginx(), 'nginx stops');
+ok($ng->stop, 'nginx stops');
 
 done_testing();
 
 
 # --- helpers
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "socket: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-sub write_file {
-    my ($path, $data) = @_;
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $data;
-    close $fh or die "$path: $!";
-}
-
-sub slurp {
-    my $path = shift;
-    open my $fh, '<', $path or return '';
-    local $/;
-    return scalar(<$fh>) // '';
-}
 
 sub records {
     return map { decode_json($_) } grep { /\S/ } split /\n/, slurp($record);
@@ -256,34 +214,5 @@ sub client {
 
 sub stop_child {
     my $pid = shift;
-    return unless delete $children{$pid};
-    kill 'TERM', $pid;
-    my $deadline = time + 5;
-    while (waitpid($pid, WNOHANG) == 0) {
-        if (time > $deadline) {
-            kill 'KILL', $pid;
-            waitpid $pid, 0;
-            last;
-        }
-        sleep 0.05;
-    }
-}
-
-sub alive {
-    my $pid = shift;
-    return 0 unless $pid && kill 0, $pid;
-    return slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z/s;
-}
-
-# QUIT, then KILL after 10 s; by the pid in our own pid file only.
-sub stop_nginx {
-    my ($pid) = slurp("$dir/logs/nginx.pid") =~ /^(\d+)$/m;
-    return 1 unless alive($pid);
-    kill 'QUIT', $pid;
-    my $deadline = time + 10;
-    sleep 0.05 while alive($pid) && time < $deadline;
-    return 1 unless alive($pid);
-    diag("nginx $pid did not quit in 10 s; killing it");
-    kill 'KILL', $pid;
-    return 0;
+    stop_pid($pid, timeout => 5) if delete $children{$pid};
 }

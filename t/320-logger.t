@@ -8,7 +8,10 @@
 #
 # The TLS upstream is a server of the same nginx with the yun.test
 # certificate (RAND_PORT_1) in front of a tcp_listen mock (RAND_PORT_2); it
-# passes the request on as it got it, adding X-SNI.
+# passes the request on as it got it, adding X-SNI.  The mock reads the
+# whole request, until nginx has been quiet for tcp_query_auto_timeout:
+# without it a mock (ours and the real Test::Nginx's) reads as many bytes
+# as tcp_query's regex has characters, then waits for ever or stops short.
 
 use Test::Nginx::Socket;
 use Cwd qw(abs_path);
@@ -40,21 +43,19 @@ close $fh;
 $ENV{TEST_NGINX_SPOOL_FILE} = "$tmp/file";
 
 # "# workers run as USER" in --- config: the runner's `user` line (written
-# after http{}, as the real runner does) names USER for that block, and
-# nginx runs with a master process (without one, nothing switches users).
-my $user_env = $ENV{TEST_NGINX_WORKER_USER};
+# after http{}) names USER for that block, and nginx runs with a master
+# process (without one, nothing switches users).  Both runners, ours and
+# the real Test::Nginx, read TEST_NGINX_WORKER_USER once, when they load,
+# into $Test::Nginx::Util::WorkerUser, and write the line from that.
+my $user_default = $Test::Nginx::Util::WorkerUser;
 my $master = master_process_enabled() eq 'on';
 add_block_preprocessor(sub {
     my $block = shift;
     if (($block->config // '') =~ /^\s*# workers run as (\S.*?)\s*$/m) {
-        $ENV{TEST_NGINX_WORKER_USER} = $1;
+        $Test::Nginx::Util::WorkerUser = $1;
         master_on();
     } else {
-        if (defined $user_env) {
-            $ENV{TEST_NGINX_WORKER_USER} = $user_env;
-        } else {
-            delete $ENV{TEST_NGINX_WORKER_USER};
-        }
+        $Test::Nginx::Util::WorkerUser = $user_default;
         master_process_enabled($master);
     }
 });
@@ -127,6 +128,7 @@ main::post('/logger/upload?sdk=1', $::Body,
            'Content-Type: application/octet-stream',
            'X-Forwarded-For: 10.9.8.7')
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Ok
 --- tcp_query eval
 main::req_like('POST /upload?sdk=1 HTTP/1.1',
@@ -156,6 +158,7 @@ a client request body is buffered to a temporary file
 --- raw_request eval
 main::post('/logger/upload', $::Body)
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Ok
 --- tcp_query eval
 main::req_like('POST /upload HTTP/1.0',
@@ -186,6 +189,7 @@ while (length $b) {
 "POST /logger/c HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
 . "Transfer-Encoding: chunked\r\n\r\n${chunked}0\r\n\r\n"
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Ok
 --- tcp_query eval
 main::req_like('POST /c HTTP/1.1',
@@ -235,6 +239,7 @@ upstream SSL certificate verify error
 --- raw_request eval
 main::post('/logger/upload', 'x' x 1024)
 --- tcp_listen: $TEST_NGINX_RAND_PORT_2
+--- tcp_query_auto_timeout: 0.3
 --- tcp_reply eval: $::Ok
 --- tcp_query eval
 main::req_like('POST /upload HTTP/1.1', ['Content-Length: 1024'], [],

@@ -23,10 +23,11 @@ use File::Path qw(remove_tree make_path);
 use MIME::Base64 qw(decode_base64);
 use Test::More;
 use Time::HiRes qw(sleep time);
+use TrtcTest::Nginx;
 use TrtcTest::Spool;
+use TrtcTest::Util qw(free_port write_file slurp wait_ok);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+my @modules = TrtcTest::Nginx::modules();
 my $python = '/usr/bin/python3';   # Debian's, not a pyenv one
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (make test sets it)'
@@ -36,14 +37,13 @@ plan skip_all => "$python is missing" unless -x $python;
 my $t = dirname(abs_path(__FILE__));
 my $certs = "$t/cert";
 my $dir = "$t/servroot_330";
-my $log = "$dir/logs/error.log";
 my $spool = "$dir/spool";
 my $small = "$dir/spool_small";
 my $slow = "$dir/spool_slow";
 my $control = "$dir/control";
 
 remove_tree($dir);
-make_path("$dir/conf", "$dir/logs", "$dir/tmp", $spool, $small, $slow);
+make_path($spool, $small, $slow);
 
 # As deployed: workers run as nobody (the `user` line before http{}), so
 # the spool directories belong to nobody.
@@ -52,29 +52,15 @@ if ($> == 0) {
     my ($uid, $gid) = (getpwnam('nobody'))[2, 3];
     chown $uid, $gid, $spool, $small, $slow;
     chmod 0755, $dir;
-    $user = 'user nobody nogroup;';
+    $user = 'nobody nogroup';
 }
 
 my $port = free_port();
 my $up = free_port();       # the recorder, when it runs
 my $dead = free_port();     # nothing ever listens here
 
-write_file("$dir/conf/nginx.conf", join '', map("load_module $_;\n",
-                                                @modules), <<"EOF");
-$user
-daemon on;
-master_process on;
-worker_processes 2;
-error_log $log info;
-pid $dir/logs/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+my $ng = TrtcTest::Nginx->new(dir => $dir, workers => 2, user => $user);
+$ng->write_conf(<<"EOF");
     server {
         listen 127.0.0.1:$port;
         location /logger/ {
@@ -93,19 +79,16 @@ http {
             trtc_logger_spool $small max_size=1000;
         }
     }
-}
 EOF
 
-my @nginx = ($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
-             '-e', $log);
 my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
-TrtcTest::Spool::init(dir => $dir, t => $t, nginx => \@nginx, port => $port,
+TrtcTest::Spool::init(dir => $dir, t => $t, nginx => $ng, port => $port,
                       up => $up, python => $python, certs => $certs);
 
 END {
     local $?;
     stop_upstream();
-    stop_nginx();
+    $ng->stop;
 }
 
 # Bodies: every byte value, sizes from 1 byte to past the 16k in-memory
@@ -116,7 +99,7 @@ my @bodies = ("\x00", join('', map { chr } 0 .. 255),
 
 # --- upstream down: uploads are spooled
 
-start_nginx() or BAIL_OUT('nginx did not start: ' . tail_log());
+start_nginx() or BAIL_OUT('nginx did not start: ' . $ng->log_tail(5));
 
 # upload 2 is a PUT: spooled too
 my @methods = map { $_ == 2 ? 'PUT' : 'POST' } 0 .. $#bodies;
@@ -164,14 +147,14 @@ is($r->{status}, 503, 'small spool: the next one is refused with 503');
 is($r->{headers}{'retry-after'}, '30', 'Retry-After: 30');
 ok(!defined $r->{headers}{'x-trtc-spooled'}, 'refused: not X-Trtc-Spooled');
 is(scalar(spool_files($small)), 1, 'small spool: still one file');
-like(log_text(), qr/\[warn\].*spool "\Q$small\E" is full, upload refused/,
+like($ng->log_text, qr/\[warn\].*spool "\Q$small\E" is full, upload refused/,
      'the refusal is logged');
 
 # --- a restart and a reload lose nothing; failed replays delete nothing
 
-my $mark = log_size();
-ok(stop_nginx(), 'nginx stops');
-start_nginx() or BAIL_OUT('nginx did not restart: ' . tail_log());
+my $mark = $ng->log_mark;
+ok($ng->stop, 'nginx stops');
+start_nginx() or BAIL_OUT('nginx did not restart: ' . $ng->log_tail(5));
 is(scalar(spool_files($spool)), scalar @bodies, 'after a restart: all there');
 
 # at once, before the replayer's first look at the directory
@@ -179,18 +162,18 @@ $r = post('/small/c', 'c' x 600);
 is($r->{status}, 503, 'after a restart a full spool is still full: 503');
 is(scalar(spool_files($small)), 1, 'small spool: still one file');
 
-kill 'HUP', nginx_pid();
-wait_for(sub { log_since($mark) =~ /reconfiguring/ }, 'reload');
+kill 'HUP', $ng->pid;
+wait_ok(sub { $ng->log_since($mark) =~ /reconfiguring/ }, 'reload', 10);
 sleep 2.5;     # replays every second, to an upstream that is still down
 is(scalar(spool_files($spool)), scalar @bodies,
    'after a reload and failed replays: all there');
-like(log_since($mark), qr/replay of "\d+-\d+-\d+\.req" to 127\.0\.0\.1:$up failed/,
+like($ng->log_since($mark), qr/replay of "\d+-\d+-\d+\.req" to 127\.0\.0\.1:$up failed/,
      'failed replays are logged');
 
 # --- the upstream is back: replayed in order, intact, spool empty
 
 start_upstream();
-wait_for(sub { !spool_files($spool) }, 'the spool empties', 45)
+wait_ok(sub { !spool_files($spool) }, 'the spool empties', 45)
     or diag(upstream_state());
 
 my @rec = records();
@@ -205,7 +188,7 @@ for my $i (0 .. $#bodies) {
     ok(decode_base64($q->{body}) eq $bodies[$i],
        "replay $i: the body, byte for byte");
 }
-like(log_text(), qr/spooled "\d+-\d+-\d+\.req" replayed to 127\.0\.0\.1:$up \(200\)/,
+like($ng->log_text, qr/spooled "\d+-\d+-\d+\.req" replayed to 127\.0\.0\.1:$up \(200\)/,
      'replays are logged');
 
 # --- upstream up: proxied, not spooled
@@ -226,7 +209,7 @@ is(scalar(spool_files($spool)), 1, 'upstream 500: one file');
 sleep 1.5;
 is(scalar(spool_files($spool)), 1, 'a replay answered 500 keeps the file');
 write_file($control, '200');
-wait_for(sub { !spool_files($spool) }, 'replayed after the 500s', 20);
+wait_ok(sub { !spool_files($spool) }, 'replayed after the 500s', 20);
 @rec = grep { $_->{path} eq '/five' } records();
 ok(@rec >= 2, 'the upstream saw the upload more than once');
 is($rec[-1]{status}, 200, 'the last delivery was answered 200');
@@ -238,9 +221,9 @@ write_file($control, '500');
 $r = post('/logger/four', 'four hundred');
 is($r->{headers}{'x-trtc-spooled'}, '1', 'spooled again');
 write_file($control, '400');
-wait_for(sub { !spool_files($spool) }, 'a 400 on replay: no longer waits',
+wait_ok(sub { !spool_files($spool) }, 'a 400 on replay: no longer waits',
          20);
-like(log_text(), qr/\[warn\].*answered 400 to spooled "(\d+-\d+-\d+\.req)", set aside as "\.rejected-\1"/,
+like($ng->log_text, qr/\[warn\].*answered 400 to spooled "(\d+-\d+-\d+\.req)", set aside as "\.rejected-\1"/,
      'set aside, logged as a warning with the status');
 is(scalar(grep { /^\.rejected-\d+-\d+-\d+\.req$/ } dir_entries($spool)), 1,
    'the rejected upload is kept as .rejected-NAME');
@@ -255,7 +238,7 @@ is($r->{status}, 200, 'upstream timed out: the client gets 200');
 is($r->{headers}{'x-trtc-spooled'}, '1', 'upstream timed out: spooled');
 ok(time - $t0 < 2.5, 'after the 1s proxy_read_timeout, not the 3s answer');
 write_file($control, '200');
-wait_for(sub { !spool_files($slow) }, 'the timed out upload is replayed',
+wait_ok(sub { !spool_files($slow) }, 'the timed out upload is replayed',
          20);
 @rec = grep { $_->{path} eq '/late' } records();
 ok(@rec >= 1 && $rec[-1]{status} == 200, 'delivered (at least once)');
@@ -264,11 +247,11 @@ ok(@rec >= 1 && $rec[-1]{status} == 200, 'delivered (at least once)');
 
 write_file($control, '500');
 chmod 0555, $spool;
-$mark = log_size();
+$mark = $ng->log_mark;
 $r = post('/logger/nowhere', 'nowhere to go');
 is($r->{status}, 503, 'unwritable spool: 503');
 ok(!defined $r->{headers}{'x-trtc-spooled'}, 'unwritable spool: not spooled');
-like(log_since($mark), qr/\[crit\].*\Q$spool\E/, 'the failure is logged');
+like($ng->log_since($mark), qr/\[crit\].*\Q$spool\E/, 'the failure is logged');
 chmod 0755, $spool;
 write_file($control, '200');
 
@@ -277,9 +260,9 @@ write_file($control, '200');
 ok(scalar(spool_files($small)) >= 1, 'the dead upstream keeps its uploads');
 ok(!grep(/^\.tmp-/, dir_entries($_)), "no temporary file left in $_")
     for $spool, $small, $slow;
-ok(stop_nginx(), 'nginx stops');
+ok($ng->stop, 'nginx stops');
 my @bad = grep { /\[(?:alert|crit|emerg)\]/ && !/nowhere/ }
-          split /^/, log_text();
+          split /^/, $ng->log_text;
 ok(!@bad, 'no alert, crit, emerg but the unwritable spool\'s')
     or diag(@bad);
 

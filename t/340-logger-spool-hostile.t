@@ -31,10 +31,13 @@ use HTTP::Tiny;
 use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
+use TrtcTest::Nginx;
 use TrtcTest::Spool;
+use TrtcTest::Util qw(free_port write_file slurp wait_for wait_ok
+                      stop_pid);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+my $nginx = TrtcTest::Nginx::binary();
+my @modules = TrtcTest::Nginx::modules();
 my $python = '/usr/bin/python3';
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (make test sets it)'
@@ -44,20 +47,19 @@ plan skip_all => "$python is missing" unless -x $python;
 my $t = dirname(abs_path(__FILE__));
 my $certs = "$t/cert";
 my $dir = "$t/servroot_340";
-my $log = "$dir/logs/error.log";
 my %sp = map { $_ => "$dir/spool_$_" }
           qw(main att age cors full loop order);
 my $control = "$dir/control";
 
 remove_tree($dir);
-make_path("$dir/conf", "$dir/logs", "$dir/tmp", values %sp);
+make_path(values %sp);
 
 my ($user, $uid, $gid) = ('');
 if ($> == 0) {
     ($uid, $gid) = (getpwnam('nobody'))[2, 3];
     chown $uid, $gid, values %sp;
     chmod 0755, $dir;
-    $user = 'user nobody nogroup;';
+    $user = 'nobody nogroup';
 }
 
 my $port = free_port();
@@ -65,19 +67,8 @@ my $up = free_port();
 my $dead = free_port();
 my $pass = "https://127.0.0.1:$up/ host=yun.test ca=$certs/ca.crt";
 
-write_file("$dir/conf/nginx.conf", join '', map("load_module $_;\n",
-                                                @modules), <<"EOF");
-$user
-daemon on;
-master_process on;
-worker_processes 2;
-error_log $log info;
-pid $dir/logs/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
+my $ng = TrtcTest::Nginx->new(dir => $dir, workers => 2, user => $user);
+$ng->write_conf(<<"EOF");
     server {
         listen 127.0.0.1:$port;
         location /logger/ {
@@ -113,21 +104,18 @@ http {
         location = /status { trtc_status json; }
         location = /metrics { trtc_status prometheus; }
     }
-}
 EOF
 
-my @nginx = ($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
-             '-e', $log);
-TrtcTest::Spool::init(dir => $dir, t => $t, nginx => \@nginx, port => $port,
+TrtcTest::Spool::init(dir => $dir, t => $t, nginx => $ng, port => $port,
                       up => $up, python => $python, certs => $certs);
 
 END {
     local $?;
     stop_upstream();
-    stop_nginx();
+    $ng->stop;
 }
 
-start_nginx() or BAIL_OUT('nginx did not start: ' . tail_log());
+start_nginx() or BAIL_OUT('nginx did not start: ' . $ng->log_tail(5));
 my $started = time;
 
 my $origin = { origin => 'https://app.test' };
@@ -217,15 +205,15 @@ my @order = map { "/o$_" } 0 .. 7;
 my $arrived = sub {
     [map { $_->{path} } grep { $_->{path} =~ m{^/o\d$} } records()];
 };
-wait_for(sub { @{ $arrived->() } >= 8 }, 'all eight uploads arrive', 15);
+wait_ok(sub { @{ $arrived->() } >= 8 }, 'all eight uploads arrive', 15);
 my $late = time - $back;
 ok($late < 4, sprintf('the replayer woke for them, not after its 8 s wait '
                       . '(%.1f s)', $late));
 is_deeply($arrived->(), \@order,
           'each once, in arrival order across the outage');
-ok(log_text() =~ /spooled as "\d+-\d+-\d+\.req" behind the uploads not yet replayed/,
+ok($ng->log_text =~ /spooled as "\d+-\d+-\d+\.req" behind the uploads not yet replayed/,
      'the ones behind the backlog are logged as such');
-wait_for(sub { !spool_files($sp{order}) }, 'the backlog is drained', 5);
+wait_ok(sub { !spool_files($sp{order}) }, 'the backlog is drained', 5);
 $r = post('/order/o8', 'order 8');
 ok(!defined $r->{headers}{'x-trtc-spooled'},
    'backlog drained: the next upload is proxied directly');
@@ -251,13 +239,13 @@ my $delivered = sub {
     my %ok = map { $_->{path} => 1 } grep { $_->{status} == 200 } records();
     return !grep { !$ok{"/$_"} } qw(a1 a2 a3);
 };
-wait_for($delivered, 'the three after the refused one are delivered', 8);
+wait_ok($delivered, 'the three after the refused one are delivered', 8);
 my $took = time - $t0;
 ok($took < 6, sprintf('within 6 s of the upstream healing (%.1f s)', $took));
 is_deeply([map { $_->{path} } grep { $_->{status} == 200 } records()],
           [qw(/a1 /a2 /a3)], 'in arrival order');
 is(scalar(spool_files($sp{main})), 1, 'only the refused one still waits');
-like(log_text(), qr/replay of "\d+-\d+-\d+\.req" to \S+ failed \(status 500\), attempt 1, next try in 1000 ms/,
+like($ng->log_text, qr/replay of "\d+-\d+-\d+\.req" to \S+ failed \(status 500\), attempt 1, next try in 1000 ms/,
      'its wait is logged');
 
 # a file waiting after its own failure is no backlog: no detour by disk
@@ -282,26 +270,26 @@ write_file($control, "/bad 500\n500\n");
 $r = post('/logger/early', 'early hints');
 is($r->{headers}{'x-trtc-spooled'}, '1', '/early: spooled');
 write_file($control, "/bad 500\n/early early 500\n200\n");
-wait_for(sub { (grep { $_->{path} eq '/early' } records()) > 1 },
-         '/early replayed');
+wait_ok(sub { (grep { $_->{path} eq '/early' } records()) > 1 },
+         '/early replayed', 10);
 sleep 0.5;
 ok(scalar(grep { /^\d+-\d+-\d+\.req$/ } dir_entries($sp{main})) == 2,
    '103 then 500: the upload stays spooled');
-unlike(log_text(), qr/replayed to \S+ \(103\)/, 'a 103 is never a delivery');
+unlike($ng->log_text, qr/replayed to \S+ \(103\)/, 'a 103 is never a delivery');
 write_file($control, "/bad 500\n200\n");
-wait_for(sub { grep { $_->{path} eq '/early' && $_->{status} == 200 }
+wait_ok(sub { grep { $_->{path} eq '/early' && $_->{status} == 200 }
                records() }, '/early delivered once it gets 200', 10);
 
 # --- a 4xx: set aside as .rejected-NAME, counted
 
-my $mark = log_size();
+my $mark = $ng->log_mark;
 write_file($control, "/bad 500\n500\n");
 $r = post('/logger/rej', 'rejected');
 is($r->{headers}{'x-trtc-spooled'}, '1', '/rej: spooled');
 write_file($control, "/bad 500\n/rej 403\n200\n");
-wait_for(sub { grep { /^\.rejected-/ } dir_entries($sp{main}) },
+wait_ok(sub { grep { /^\.rejected-/ } dir_entries($sp{main}) },
          'a 403 on replay: set aside as .rejected-NAME', 10);
-like(log_since($mark), qr/\[warn\].*answered 403 to spooled "\d+-\d+-\d+\.req", set aside as "\.rejected-/,
+like($ng->log_since($mark), qr/\[warn\].*answered 403 to spooled "\d+-\d+-\d+\.req", set aside as "\.rejected-/,
      'logged with the status');
 is(status_json('/status')->{logger}{uploads_rejected}, 1,
    'status: uploads_rejected 1');
@@ -311,20 +299,20 @@ is(status_json('/status')->{logger}{uploads_rejected}, 1,
 write_file($control, "500\n");
 $r = post('/att/attx', 'attempts');
 is($r->{headers}{'x-trtc-spooled'}, '1', '/att: spooled');
-wait_for(sub { grep { /^\.expired-/ } dir_entries($sp{att}) },
+wait_ok(sub { grep { /^\.expired-/ } dir_entries($sp{att}) },
          'max_attempts=2: set aside as .expired-NAME', 10);
 is(scalar(grep { $_->{path} eq '/attx' } records()), 3,
    'tried upstream three times: proxied, two replays');
-like(log_text(), qr/failed \(status 500\), 2 attempts, set aside as "\.expired-/,
+like($ng->log_text, qr/failed \(status 500\), 2 attempts, set aside as "\.expired-/,
      'logged');
 
 # --- max_age=2s: set aside once older
 
 $r = post('/age/agex', 'too old');
 is($r->{headers}{'x-trtc-spooled'}, '1', '/age: spooled');
-wait_for(sub { grep { /^\.expired-/ } dir_entries($sp{age}) },
+wait_ok(sub { grep { /^\.expired-/ } dir_entries($sp{age}) },
          'max_age=2s: set aside as .expired-NAME', 10);
-like(log_text(), qr/older than max_age \(2 s\)/, 'logged');
+like($ng->log_text, qr/older than max_age \(2 s\)/, 'logged');
 
 # --- planted files: 8 days old (the default max_age is 7 days), cut
 # short, garbled; the good one after them goes through at once
@@ -342,7 +330,7 @@ plant("$now-1-000002.req", "GARBAGE\r\n\r\n");
 plant("$now-1-000003.req",
       "POST /after HTTP/1.1\r\n${head}Content-Length: 5\r\n\r\nafter");
 $t0 = time;
-wait_for(sub { grep { $_->{path} eq '/after' && $_->{status} == 200 }
+wait_ok(sub { grep { $_->{path} eq '/after' && $_->{status} == 200 }
                records() }, 'the good file after the bad ones: delivered',
          8);
 ok(time - $t0 < 5, 'without waiting on the bad ones');
@@ -352,7 +340,7 @@ my %aside = map { $_ => 1 } dir_entries($sp{main});
 ok($aside{".bad-$now-1-000001.req"}, 'the truncated file: .bad-');
 ok($aside{".bad-$now-1-000002.req"}, 'the garbled file: .bad-');
 ok($aside{".expired-$old-1-000001.req"}, 'the 8 day old file: .expired-');
-like(log_text(), qr/not a whole HTTP request/, 'logged');
+like($ng->log_text, qr/not a whole HTTP request/, 'logged');
 
 # --- the counters add up
 
@@ -374,7 +362,7 @@ like($m, qr/^trtc_logger_uploads_total\{result="damaged"\} 2$/m,
 # once a tick, as while uploads queue behind their backlog)
 
 my $secs = time - $started;
-my $tries = () = log_text() =~ /to 127\.0\.0\.1:$dead failed \(connect/g;
+my $tries = () = $ng->log_text =~ /to 127\.0\.0\.1:$dead failed \(connect/g;
 my $most = 3 * (int(log($secs) / log(2)) + 2);
 ok($tries <= $most, sprintf('upstream down: %d tries in %.0f s by three '
                             . 'spools (at most %d)', $tries, $secs, $most));
@@ -382,27 +370,27 @@ ok($tries <= $most, sprintf('upstream down: %d tries in %.0f s by three '
 # --- a restart: what the spool holds at start is backlog until tried; an
 # upload right after the start queues behind it
 
-ok(stop_nginx(), 'nginx stops for a restart');
+ok($ng->stop, 'nginx stops for a restart');
 my $then = int(time * 1000);
 write_file("$sp{order}/.plant", "POST /restart-old HTTP/1.1\r\n$head"
                                 . "Content-Length: 3\r\n\r\nold");
 chown $uid, $gid, "$sp{order}/.plant" if defined $uid;
 rename "$sp{order}/.plant", "$sp{order}/$then-1-000001.req"
     or die "rename: $!";
-start_nginx() or BAIL_OUT('nginx did not restart: ' . tail_log());
+start_nginx() or BAIL_OUT('nginx did not restart: ' . $ng->log_tail(5));
 $r = post('/order/restart-new', 'new');
 is($r->{headers}{'x-trtc-spooled'}, '1',
    'right after the start: queued behind the file found there');
 my $restarted = sub {
     [map { $_->{path} } grep { $_->{path} =~ m{^/restart-} } records()];
 };
-wait_for(sub { @{ $restarted->() } >= 2 }, 'both arrive', 10);
+wait_ok(sub { @{ $restarted->() } >= 2 }, 'both arrive', 10);
 is_deeply($restarted->(), [qw(/restart-old /restart-new)],
           'the file found at start first');
 
-ok(stop_nginx(), 'nginx stops');
+ok($ng->stop, 'nginx stops');
 stop_upstream();
-my @bad = grep { /\[(?:alert|crit|emerg)\]/ } split /^/, log_text();
+my @bad = grep { /\[(?:alert|crit|emerg)\]/ } split /^/, $ng->log_text;
 ok(!@bad, 'no alert, crit, emerg') or diag(@bad);
 
 # --- a full file system: ENOSPC named, 503
@@ -427,20 +415,12 @@ sub plant {
 # namespace, where the spool is a 64k tmpfs: a 100k upload cannot fit.
 sub enospc {
     my $d = "$dir/enospc";
-    make_path("$d/spool", "$d/logs", "$d/tmp");
+    make_path("$d/spool");
     my $p = free_port();
-    my $elog = "$d/logs/error.log";
-    write_file("$d/nginx.conf", join '', map("load_module $_;\n",
-                                             @modules), <<"EOF");
-daemon off;
-master_process off;
-error_log $elog info;
-pid $d/logs/nginx.pid;
-events { worker_connections 16; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
+    my $e = TrtcTest::Nginx->new(dir => $d, daemon => 0, master => 0,
+                                 connections => 16);
+    my $elog = $e->log;
+    $e->write_conf(<<"EOF");
     server {
         listen 127.0.0.1:$p;
         location /logger/ {
@@ -448,7 +428,6 @@ http {
             trtc_logger_spool $d/spool;
         }
     }
-}
 EOF
     my $pid = fork;
     die "fork: $!" unless defined $pid;
@@ -457,18 +436,13 @@ EOF
         open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
         exec '/usr/bin/unshare', '-m', '--propagation', 'private', 'sh',
              '-c', 'mount -t tmpfs -o size=64k tmpfs "$1" && shift && exec "$@"',
-             'sh', "$d/spool", $nginx, '-p', "$d/", '-c', "$d/nginx.conf",
-             '-e', $elog
+             'sh', "$d/spool", $e->cmd
             or POSIX::_exit(127);
     }
-    my $deadline = time + 5;
-    sleep 0.05 until connects($p) || time > $deadline;
+    wait_for(5, sub { connects($p) });
     my $r = HTTP::Tiny->new(timeout => 10)->request('POST',
         "http://127.0.0.1:$p/logger/big", { content => 'x' x 100000 });
-    kill 'QUIT', $pid;
-    $deadline = time + 10;
-    sleep 0.05 while waitpid($pid, WNOHANG) == 0 && time < $deadline;
-    kill 'KILL', $pid if time >= $deadline;
+    stop_pid($pid, signal => 'QUIT', timeout => 10);
     is($r->{status}, 503, 'full file system: 503');
     my $text = slurp($elog);
     like($text, qr/\[crit\].*spooling to .*failed.*\(28: No space left on device\)/,

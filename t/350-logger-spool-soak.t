@@ -20,10 +20,11 @@ use HTTP::Tiny;
 use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
+use TrtcTest::Nginx;
 use TrtcTest::Spool;
+use TrtcTest::Util qw(free_port write_file slurp wait_ok);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+my @modules = TrtcTest::Nginx::modules();
 my $python = '/usr/bin/python3';
 my $N = $ENV{TRTC_SOAK_UPLOADS} || 10000;
 my $CLIENTS = 8;
@@ -34,21 +35,20 @@ plan skip_all => "$python is missing" unless -x $python;
 
 my $t = dirname(abs_path(__FILE__));
 my $dir = "$t/servroot_350";
-my $log = "$dir/logs/error.log";
 my $spool = "$dir/spool";
 my $record = "$dir/delivered";
 my $steady = "$dir/steady";
 my $ready = "$dir/upstream.ready";
 
 remove_tree($dir);
-make_path("$dir/conf", "$dir/logs", "$dir/tmp", $spool);
+make_path($spool);
 
 my $user = '';
 if ($> == 0) {
     my ($uid, $gid) = (getpwnam('nobody'))[2, 3];
     chown $uid, $gid, $spool;
     chmod 0755, $dir;
-    $user = 'user nobody nogroup;';
+    $user = 'nobody nogroup';
 }
 
 my $port = free_port();
@@ -56,19 +56,9 @@ my $up = free_port();
 
 # notice: one line per upload would be 10000s of lines; warn keeps the
 # set-aside lines
-write_file("$dir/conf/nginx.conf", join '', map("load_module $_;\n",
-                                                @modules), <<"EOF");
-$user
-daemon on;
-master_process on;
-worker_processes 2;
-error_log $log notice;
-pid $dir/logs/nginx.pid;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
+my $ng = TrtcTest::Nginx->new(dir => $dir, workers => 2, user => $user,
+                              log_level => 'notice', connections => 256);
+$ng->write_conf(<<"EOF");
     server {
         listen 127.0.0.1:$port backlog=512;
         location /logger/ {
@@ -78,12 +68,9 @@ http {
         }
         location = /status { trtc_status json; }
     }
-}
 EOF
 
-my @nginx = ($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
-             '-e', $log);
-TrtcTest::Spool::init(dir => $dir, t => $t, nginx => \@nginx, port => $port,
+TrtcTest::Spool::init(dir => $dir, t => $t, nginx => $ng, port => $port,
                       up => $up, python => $python);
 
 my $upstream;
@@ -94,10 +81,10 @@ END {
         kill 'TERM', $upstream;
         waitpid $upstream, 0;
     }
-    stop_nginx();
+    $ng->stop;
 }
 
-start_nginx() or BAIL_OUT('nginx did not start: ' . tail_log());
+start_nginx() or BAIL_OUT('nginx did not start: ' . $ng->log_tail(5));
 
 $upstream = fork;
 die "fork: $!" unless defined $upstream;
@@ -169,7 +156,7 @@ ok(!@odd, 'every answer is 200 or 503')
 # the service heals: the spool must empty
 write_file($steady, "1\n");
 my $st;
-wait_for(sub { $st = status_json('/status')->{logger};
+wait_ok(sub { $st = status_json('/status')->{logger};
                ($st->{spool_files} // 1) == 0 }, 'the spool empties', 90)
     or diag(explain($st));
 diag(sprintf 'spool empty %.1f s after the start', time - $t0);
@@ -224,8 +211,8 @@ is(scalar(keys %aside), $st->{uploads_rejected} + $st->{uploads_expired}
 is(scalar(keys %delivered), $st->{uploads_proxied} + $st->{uploads_replayed},
    'uploads delivered = proxied + replayed');
 
-ok(stop_nginx(), 'nginx stops');
-my @bad = grep { /\[(?:alert|crit|emerg)\]/ } split /^/, log_text();
+ok($ng->stop, 'nginx stops');
+my @bad = grep { /\[(?:alert|crit|emerg)\]/ } split /^/, $ng->log_text;
 ok(!@bad, 'no alert, crit, emerg') or diag(@bad[0 .. 4]);
 
 done_testing();

@@ -51,8 +51,11 @@ use Socket qw(SOL_SOCKET SO_REUSEADDR PF_INET SOCK_STREAM inet_aton
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+use TrtcTest::Nginx;
+use TrtcTest::Util qw(free_port write_file slurp wait_for alive fork_exec
+                      stop_pid);
+
+my @modules = TrtcTest::Nginx::modules();
 my $python = '/usr/bin/python3';   # Debian's, with python3-websockets
 my $chromium = '/usr/lib/chromium/chromium';
 my $coturn = '/usr/bin/turnserver';
@@ -83,7 +86,7 @@ my $down_bound = $C{fails} * ($C{interval} * 1.1 + 0.05) + $C{timeout} + 0.4;
 my $up_bound = $C{passes} * ($C{interval} * 1.1 + 0.05) + $C{timeout} + 0.4;
 
 remove_tree($dir);
-make_path("$dir/conf", "$dir/logs", "$dir/tmp", "$dir/www");
+make_path("$dir/logs", "$dir/www");
 
 my (%procs, @timings);   # name => {pid, cmd, log}; what was measured
 
@@ -93,26 +96,10 @@ my (%procs, @timings);   # name => {pid, cmd, log}; what was measured
 sub spawn {
     my ($name, @cmd) = @_;
     my $log = "$dir/logs/$name.log";
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        POSIX::setpgid(0, 0);
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', $log;
-        open STDERR, '>&', \*STDOUT;
-        { exec { $cmd[0] } @cmd }
-        POSIX::_exit(127);
-    }
+    # appended to: a restarted peer's earlier runs stay in its log
+    my $pid = fork_exec({ out => $log, append => 1 }, @cmd);
     $procs{$name} = { pid => $pid, cmd => \@cmd, log => $log };
     return $pid;
-}
-
-sub alive {
-    my $pid = shift;
-    return 0 unless $pid && kill 0, $pid;
-    open my $fh, '<', "/proc/$pid/stat" or return 0;
-    my $stat = <$fh> // '';
-    return $stat !~ /^\d+ \(.*\) Z/s;
 }
 
 # TERM (or the signal given), reaped; KILL after 3 s.
@@ -120,14 +107,7 @@ sub stop {
     my ($name, $sig) = @_;
     my $p = $procs{$name} or return;
     my $pid = delete $p->{pid} or return;
-    kill $sig // 'TERM', $pid;
-    my $end = time + 3;
-    while (time < $end) {
-        return if waitpid($pid, WNOHANG) == $pid;
-        sleep 0.01;
-    }
-    kill 'KILL', $pid;
-    waitpid $pid, 0;
+    stop_pid($pid, signal => $sig // 'TERM', timeout => 3);
 }
 
 sub restart {
@@ -142,41 +122,11 @@ END {
         kill 'CONT', $p->{pid} if $p->{pid};
     }
     stop($_) for keys %procs;
-    stop_front($_) for grep { -e "$dir/$_.pid" } qw(nginx quit single);
-}
-
-# Below the kernel's ephemeral range (32768 and up), so no client's
-# connection takes the port between the probe and its use.
-sub free_port {
-    for (1 .. 200) {
-        my $p = 20000 + int rand 12000;
-        my $ok = 1;
-        for my $proto (qw(tcp udp)) {
-            my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                LocalPort => $p, Proto => $proto,
-                $proto eq 'tcp' ? (Listen => 1, ReuseAddr => 1) : ());
-            $ok &&= defined $s;
-        }
-        return $p if $ok;
-    }
-    die "no free port";
-}
-
-sub wait_for {
-    my ($what, $secs, $cond) = @_;
-    my $end = time + $secs;
-    while (time < $end) {
-        my $r = $cond->();
-        return $r if $r;
-        sleep 0.02;
-    }
-    diag("timed out after ${secs}s waiting for $what");
-    return undef;
 }
 
 sub tcp_ready {
     my $port = shift;
-    wait_for("127.0.0.1:$port to accept", 10, sub {
+    wait_for(10, sub {
         IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 0.2)
     });
 }
@@ -197,31 +147,17 @@ sub stun_binding {
 
 sub stun_ready {
     my $port = shift;
-    wait_for("a STUN server on 127.0.0.1:$port", 15,
-             sub { stun_binding($port) });
+    wait_for(15, sub { stun_binding($port) });
 }
-
-sub write_file {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $text;
-    close $fh or die "$path: $!";
-}
-
-sub slurp {
-    my $path = shift;
-    open my $fh, '<', $path or return '';
-    local $/;
-    return <$fh> // '';
-}
-
 
 # --- peers -------------------------------------------------------------------
 
 my %port;   # peer name => port; a peer is TYPE1, TYPE2 or TYPEb
 
 for my $type (qw(tcp http https tls wss stun)) {
-    $port{"$type$_"} = free_port() for qw(1 2 b);
+    # turnd and coturn listen on UDP and TCP
+    my $proto = $type eq 'stun' ? 'both' : 'tcp';
+    $port{"$type$_"} = free_port(proto => $proto) for qw(1 2 b);
 }
 $port{$_} = free_port() for qw(front quit single);
 
@@ -235,28 +171,16 @@ sub nginx_peer {
     my $tls = $ssl ? " ssl;\n        ssl_certificate $certs/signaling.test.crt;"
                      . "\n        ssl_certificate_key $certs/signaling.test.key"
                    : '';
-    write_file("$d/nginx.conf", <<"EOF");
-daemon off;
-master_process off;
-error_log $d/error.log notice;
-pid $d/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp;
-    proxy_temp_path $d/tmp;
-    fastcgi_temp_path $d/tmp;
-    uwsgi_temp_path $d/tmp;
-    scgi_temp_path $d/tmp;
+    my $ng = TrtcTest::Nginx->new(dir => $d, modules => 0, daemon => 0,
+                                  master => 0, log_level => 'notice');
+    $ng->write_conf(<<"EOF");
     server {
         listen 127.0.0.1:$port{$name}$tls;
         location = /health { return 200 "ok\\n"; }
         location / { return 200 "$name\\n"; }
     }
-}
 EOF
-    spawn($name, $nginx, '-p', "$d/", '-c', "$d/nginx.conf",
-          '-e', "$d/error.log");
+    spawn($name, $ng->cmd);
 }
 
 sub python_peer {
@@ -284,7 +208,7 @@ sub turn_conf {
     my ($name, $coturn) = @_;
     my $d = "$dir/$name";
     make_path($d);
-    my $relay = 40000 + int rand 20000;
+    my $relay = free_port(proto => 'udp', n => 21, range => [40000, 60000]);
     write_file("$d/turn.conf", join "\n",
         'listening-ip=127.0.0.1', "listening-port=$port{$name}",
         'relay-ip=127.0.0.1', "min-port=$relay",
@@ -335,7 +259,6 @@ chmod 0600, "$dir/cred";
 # steal => also listen on the port of that peer (held by another process)
 sub front_conf {
     my ($gen, %o) = @_;
-    my $user = $> == 0 ? 'user root;' : '';
     my $ups = '';
     for my $type (qw(tcp http https tls wss stun)) {
         my %param = (
@@ -362,21 +285,7 @@ sub front_conf {
 EOF
     my $steal = $o{steal} ? "    server { listen 127.0.0.1:$port{$o{steal}}; }"
                           : '';
-    return join('', map { "load_module $_;\n" } @modules) . <<"EOF";
-daemon on;
-master_process on;
-worker_processes 2;
-error_log $dir/logs/error.log notice;
-pid $dir/nginx.pid;
-$user
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp;
-    proxy_temp_path $dir/tmp;
-    fastcgi_temp_path $dir/tmp;
-    uwsgi_temp_path $dir/tmp;
-    scgi_temp_path $dir/tmp;
+    return <<"EOF";
     trtc_credentials $dir/cred;
 
 $ups
@@ -399,42 +308,29 @@ $http_locations
         location = /proxy { trtc_proxy_config turn=stun; }
     }
 $steal
-}
 EOF
 }
 
-sub reload_front {
-    my $conf = shift;
-    write_file("$dir/conf/nginx.conf", $conf);
-    system($nginx, '-p', "$dir/", '-c', "$dir/conf/nginx.conf",
-           '-e', "$dir/logs/error.log", '-s', 'reload');
-}
+# The nginx under test; two more (quit, single) at the end.
+my %front = map {
+    $_ => TrtcTest::Nginx->new(dir => $dir, name => $_, workers => 2,
+                               user => 'root', log_level => 'notice',
+                               connections => $_ eq 'nginx' ? 1024 : 64,
+                               master => $_ ne 'single')
+} qw(nginx quit single);
 
 sub start_front {
     my ($conf, $name) = @_;
-    write_file("$dir/conf/$name.conf", $conf);
-    my $rc = system($nginx, '-p', "$dir/", '-c', "$dir/conf/$name.conf",
-                    '-e', "$dir/logs/error.log");
-    return $rc == 0;
+    $front{$name}->write_conf($conf);
+    return $front{$name}->start;
 }
 
 sub front_pid {
-    my $name = shift // 'nginx';
-    my $pid = slurp("$dir/$name.pid");
-    return $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-sub stop_front {
-    my $name = shift;
-    my $pid = front_pid($name) or return;
-    return unless alive($pid);
-    kill 'QUIT', $pid;
-    wait_for("nginx $pid to quit", 10, sub { !alive($pid) })
-        or kill 'KILL', $pid;
+    return $front{shift // 'nginx'}->pid;
 }
 
 ok(start_front(front_conf(1), 'nginx'), 'nginx starts')
-    or BAIL_OUT('nginx did not start: ' . slurp("$dir/logs/error.log"));
+    or BAIL_OUT('nginx did not start: ' . $front{nginx}->log_text);
 
 my $http = HTTP::Tiny->new(timeout => 5, keep_alive => 0);
 
@@ -583,7 +479,7 @@ sub bring_up {
 
 # --- everything up -----------------------------------------------------------
 
-ok(wait_for('every peer checked and up', 10, sub {
+ok(wait_for(10, sub {
     my $st = status() or return 0;
     for my $u (values %{ $st->{upstreams} }) {
         for my $p (@{ $u->{peers} }) {
@@ -662,7 +558,7 @@ sub reload_keeps_state {
     my $before = status();
     my $p1 = peer($before, 'http', 'http1');
     my $z1;
-    ok(wait_for('zhttp1 down too', $down_bound + 3, sub {
+    ok(wait_for($down_bound + 3, sub {
         $z1 = peer(status(), 'zhttp', 'http1');
         $z1->{state} eq 'down';
     }), 'http: the zone upstream sees the dead peer down too');
@@ -670,8 +566,8 @@ sub reload_keeps_state {
 
     $before = status();
     my $t0 = time;
-    reload_front(front_conf(2));
-    ok(wait_for('the reloaded configuration', 10,
+    $front{nginx}->reload(front_conf(2));
+    ok(wait_for(10,
                 sub { (get('/gen')->{content} // '') eq "2\n" }),
        'reload: the new workers serve');
 
@@ -776,18 +672,17 @@ sub run_bounded {
 {
     take_down('http', 1);
     my $before = peer(status(), 'http', 'http1');
-    my $log_size = -s "$dir/logs/error.log";
-    reload_front(front_conf(3, no_http => 1, steal => 'tcp1'));
-    ok(wait_for('the reload to fail', 10, sub {
-        substr(slurp("$dir/logs/error.log"), $log_size)
-            =~ /still could not bind/ }),
+    my $mark = $front{nginx}->log_mark;
+    $front{nginx}->reload(front_conf(3, no_http => 1, steal => 'tcp1'));
+    ok(wait_for(10, sub {
+        $front{nginx}->log_since($mark) =~ /still could not bind/ }),
        'failed reload: refused (a port in use)');
     is(get('/gen')->{content}, "2\n", 'failed reload: the old config serves');
     is(peer(status(), 'http', 'http1')->{state}, 'down',
        'failed reload: the dead peer is still down');
 
-    reload_front(front_conf(4));
-    ok(wait_for('the good reload', 10,
+    $front{nginx}->reload(front_conf(4));
+    ok(wait_for(10,
                 sub { (get('/gen')->{content} // '') eq "4\n" }),
        'reload after the failed one: the new workers serve');
     my $p = peer(status(), 'http', 'http1');
@@ -805,9 +700,9 @@ is("@early", '', "no peer changed state before $C{fails} fails or "
 
 # --- the log of the nginx under test ----------------------------------------
 
-stop_front('nginx');
+$front{nginx}->stop;
 {
-    my $log = slurp("$dir/logs/error.log");
+    my $log = $front{nginx}->log_text;
     # the failed reload's own messages aside
     my @bad = grep { /\[(?:alert|crit|emerg)\]/
                      && !/bind\(\) to 127\.0\.0\.1:$port{tcp1} failed|still could not bind/ }
@@ -842,23 +737,8 @@ my $silent_udp = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
 my $silent_udp_port = $silent_udp->sockport;
 
 sub quit_conf {
-    my ($name, $master) = @_;
-    my $user = $> == 0 ? 'user root;' : '';
-    return join('', map { "load_module $_;\n" } @modules) . <<"EOF";
-daemon on;
-master_process $master;
-worker_processes 2;
-error_log $dir/logs/$name.log notice;
-pid $dir/$name.pid;
-$user
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp;
-    proxy_temp_path $dir/tmp;
-    fastcgi_temp_path $dir/tmp;
-    uwsgi_temp_path $dir/tmp;
-    scgi_temp_path $dir/tmp;
+    my $name = shift;
+    return <<"EOF";
     # long intervals: timers pending all along
     upstream long {
         server 127.0.0.1:$port{back};
@@ -882,20 +762,19 @@ http {
         listen 127.0.0.1:$port{$name};
         location = /st { trtc_status; }
     }
-}
 EOF
 }
 
 for my $mode (['quit', 'on'], ['single', 'off']) {
     my ($name, $master) = @$mode;
-    ok(start_front(quit_conf($name, $master), $name), "$name: nginx starts");
+    ok(start_front(quit_conf($name), $name), "$name: nginx starts");
     my $pid = front_pid($name);
 
     # wait for the probes to be under way: the silent peer accepted one,
     # the UDP one got a Binding, the black hole is being connected to
     my @conns;
     my $udp_seen = 0;
-    ok(wait_for('probes in flight', 6, sub {
+    ok(wait_for(6, sub {
         if (IO::Select->new($silent)->can_read(0)) {
             push @conns, $silent->accept;
         }
@@ -909,16 +788,15 @@ for my $mode (['quit', 'on'], ['single', 'off']) {
     sleep 0.2;
 
     my $t0 = time;
-    system($nginx, '-p', "$dir/", '-c', "$dir/conf/$name.conf",
-           '-e', "$dir/logs/$name.log", '-s', 'quit');
-    my $gone = wait_for("nginx $pid to quit", 10, sub { !alive($pid) });
+    system($front{$name}->cmd('-s', 'quit'));
+    my $gone = wait_for(10, sub { !alive($pid) });
     my $dt = time - $t0;
     ok($gone && $dt <= 1.0,
        sprintf("$name: nginx -s quit returns in %.2f s with probes in flight",
                $dt));
     push @timings, sprintf("quit (master_process %s): %.2f s", $master, $dt);
     my @bad = grep { /\[(?:alert|crit|emerg)\]/ }
-              split /\n/, slurp("$dir/logs/$name.log");
+              split /\n/, $front{$name}->log_text;
     is(join("\n", @bad), '', "$name: a clean exit (no alert)");
     close $_ for @conns;
 }

@@ -20,13 +20,13 @@ use HTTP::Tiny;
 use JSON::PP ();
 use Time::HiRes qw(sleep time);
 use TrtcTest::Turn;
+use TrtcTest::Util qw(free_port);
 
 our $Turnd = TrtcTest::Turn->start(
     conf => "realm=trtc.test\nlt-cred-mech\nuser=turn:turn-pw\n"
             . "allow-loopback-peers\nprometheus\n"
             . "prometheus-port=" . ($ENV{TEST_NGINX_TURND_METRICS} =
-                                    TrtcTest::Turn::free_port(1, 0, 0,
-                                                              ['tcp'])));
+                                    free_port()));
 $ENV{TEST_NGINX_TURND_PORT} = $Turnd->port;
 
 our $Http = <<'_EOC_';

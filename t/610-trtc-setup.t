@@ -15,6 +15,7 @@ use File::Temp qw(tempdir);
 use Test::More;
 
 use TrtcTest::Turn;
+use TrtcTest::Util qw(slurp);
 
 my $SETUP = abs_path(dirname(__FILE__) . '/../util/trtc-setup');
 my $dir = tempdir('trtc-610-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -34,12 +35,6 @@ sub setup {
         '--key', '/etc/ssl/k.pem', @args);
 }
 
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or return undef;
-    local $/;
-    return <$fh>;
-}
 
 
 # --- addresses refused, with the reason -----------------------------------

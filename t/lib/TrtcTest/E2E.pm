@@ -27,6 +27,7 @@ use Time::HiRes qw(time sleep);
 use Test::More ();
 
 use TrtcTest::Turn ();
+use TrtcTest::Util qw(write_file slurp wait_for fork_exec stop_pid);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
 my $E2E = "$ROOT/t/e2e";
@@ -107,20 +108,6 @@ $SIG{INT} = $SIG{TERM} = sub { _cleanup_all(); exit 130 };
 
 # --- small tools --------------------------------------------------------
 
-sub write_file {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "write $path: $!";
-    print $fh $text;
-    close $fh or die "close $path: $!";
-}
-
-sub slurp {
-    my $path = shift;
-    open my $fh, '<', $path or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
 sub json_lines {
     return [map { eval { decode_json($_) } || () }
             split /\n/, slurp(shift)];
@@ -131,17 +118,6 @@ sub sh {
     my $r = TrtcTest::Turn::run(30, @cmd);
     die "failed ($r->{rc}): $r->{cmd}\n$r->{out}" if $r->{rc};
     return $r->{out};
-}
-
-sub wait_for {
-    my ($timeout, $cond) = @_;
-    my $end = time + $timeout;
-    while (time < $end) {
-        my $v = $cond->();
-        return $v if $v;
-        sleep 0.1;
-    }
-    return $cond->();
 }
 
 
@@ -373,8 +349,8 @@ sub bad_leaf {
 sub spawn {
     my ($self, $name, $host, @cmd) = @_;
     my $log = "$self->{dir}/$name.log";
-    my $pid = TrtcTest::Turn::_fork_exec($log, 'ip', 'netns', 'exec',
-                                         $self->ns($host), @cmd);
+    my $pid = fork_exec($log, 'ip', 'netns', 'exec', $self->ns($host),
+                        @cmd);
     $self->{procs}{$name} = {pid => $pid, log => $log, host => $host,
                              cmd => \@cmd};
     return $pid;
@@ -390,7 +366,7 @@ sub alive {
 sub stop {
     my ($self, $name, $timeout) = @_;
     my $p = delete $self->{procs}{$name} or return;
-    TrtcTest::Turn::_stop_pid($p->{pid}, 1, $timeout || 3);
+    stop_pid($p->{pid}, group => 1, timeout => $timeout || 3);
 }
 
 # Like spawn, and waits until it writes its --ready file.

@@ -1,9 +1,9 @@
 package TrtcTest::Spool;
 
 # Helpers of the trtc_logger_spool tests (t/330, t/340, t/350): one nginx
-# (master + workers, daemon) started and stopped by the pid in its own pid
-# file, t/ws/https_recorder.py as the upstream, spool directories, files
-# and polling.  init() says where: servroot, nginx.conf, ports.
+# (a TrtcTest::Nginx, master + workers) started until its replayer runs,
+# t/ws/https_recorder.py as the upstream, spool directories and files.
+# init() says where: servroot, the nginx, ports.
 #
 # The recorder writes $ready ("ready PORT PID", atomically) once it
 # listens; its stdout and stderr go to logs/recorder.log.  No pipe: a
@@ -20,63 +20,35 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(free_port random_bytes write_file slurp log_text log_size
-                 log_since tail_log dir_entries spool_files post records
-                 header wait_for nginx_pid alive start_nginx stop_nginx
-                 start_upstream stop_upstream connects upstream_state bail
-                 status_json);
+use TrtcTest::Util qw(slurp alive);
+
+our @EXPORT = qw(random_bytes dir_entries spool_files post records
+                 header start_nginx start_upstream stop_upstream connects
+                 upstream_state bail status_json);
 
 my %c;             # init()'s settings
 my $upstream_pid;
 
-# init(dir => servroot, t => t/, nginx => [argv], port => nginx's port,
-#      up => the recorder's port, python => path, certs => t/cert)
+# init(dir => servroot, t => t/, nginx => a TrtcTest::Nginx,
+#      port => nginx's port, up => the recorder's port, python => path,
+#      certs => t/cert).  A failed wait_ok shows error.log's last lines.
 sub init {
     %c = @_;
-    $c{log} = "$c{dir}/logs/error.log";
     $c{record} = "$c{dir}/record.jsonl";
     $c{control} = "$c{dir}/control";
     $c{ready} = "$c{dir}/recorder.ready";
     $c{reclog} = "$c{dir}/logs/recorder.log";
     $c{http} = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
+    $TrtcTest::Util::Diag = sub {
+        "error.log ends with:\n" . $c{nginx}->log_tail(5);
+    };
     return \%c;
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp')
-        or die "socket: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
 }
 
 sub random_bytes {
     my $n = shift;
     return join '', map { chr int rand 256 } 1 .. $n;
 }
-
-sub write_file {
-    my ($path, $data) = @_;
-    open my $fh, '>', "$path.new" or die "$path.new: $!";
-    binmode $fh;
-    print $fh $data;
-    close $fh or die "$path.new: $!";
-    rename "$path.new", $path or die "rename $path: $!";
-}
-
-sub slurp {
-    my $path = shift;
-    open my $fh, '<', $path or return '';
-    binmode $fh;
-    local $/;
-    return scalar(<$fh>) // '';
-}
-
-sub log_text { slurp($c{log}) }
-sub log_size { -s $c{log} || 0 }
-sub log_since { substr(log_text(), shift) }
-sub tail_log { join '', grep { defined } (split /^/, log_text())[-5 .. -1] }
 
 sub dir_entries {
     my $d = shift;
@@ -124,50 +96,12 @@ sub status_json {
     return $r->{status} == 200 ? decode_json($r->{content}) : {};
 }
 
-# Polls $cond for up to $max seconds (default 10); one subtest.
-sub wait_for {
-    my ($cond, $what, $max) = @_;
-    my $deadline = time + ($max // 10);
-    while (time < $deadline) {
-        return pass($what) if $cond->();
-        sleep 0.1;
-    }
-    return ok($cond->(), $what) || diag("error.log ends with:\n"
-                                        . tail_log());
-}
-
-sub nginx_pid {
-    return undef unless $c{dir};
-    my $p = slurp("$c{dir}/logs/nginx.pid");
-    return $p =~ /^(\d+)$/m ? $1 : undef;
-}
-
-sub alive {
-    my $pid = shift;
-    return 0 unless $pid && kill 0, $pid;
-    return slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z/s;
-}
-
+# Starts the nginx; true once its master runs and, a moment later, its
+# workers, the replaying worker 0 among them.
 sub start_nginx {
-    return 0 if system(@{ $c{nginx} }) != 0;
-    my $deadline = time + 5;
-    sleep 0.05 until nginx_pid() || time > $deadline;
-    # the replaying worker 0 is up once the workers are
+    $c{nginx}->start or return 0;
     sleep 0.3;
-    return !!nginx_pid();
-}
-
-# QUIT, then KILL after 10 s; by the pid in our own pid file only.
-sub stop_nginx {
-    my $pid = nginx_pid();
-    return 1 unless alive($pid);
-    kill 'QUIT', $pid;
-    my $deadline = time + 10;
-    sleep 0.05 while alive($pid) && time < $deadline;
-    return 1 unless alive($pid);
-    diag("nginx $pid did not quit in 10 s; killing it");
-    kill 'KILL', $pid;
-    return 0;
+    return 1;
 }
 
 # Ready = the file names this child and the port accepts a connection; a

@@ -27,9 +27,9 @@ use Time::HiRes qw(time sleep);
 use Test::More ();
 
 use TrtcTest::Stun;
+use TrtcTest::Util qw(free_port write_file slurp fork_exec stop_pid);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
-our $JOURNAL;
 
 sub kind { return lc($ENV{TRTC_TEST_TURN_SERVER} || 'turnd') }
 
@@ -38,34 +38,6 @@ sub is_coturn { return kind() eq 'coturn' }
 sub binary {
     return $ENV{TRTC_TEST_COTURN} || '/usr/bin/turnserver' if is_coturn();
     return $ENV{TRTC_TEST_TURND} || "$ROOT/build/turnd";
-}
-
-
-# A port free for UDP and TCP (or only the protocols in @$protos) on
-# 127.0.0.1, and with n > 1 the n-1 ports after it too.  Racy like every
-# probe, so ports are random.  Relay ranges need UDP only: TCP TIME_WAITs
-# of other programs would otherwise make long runs hard to find.
-sub free_port {
-    my ($n, $lo, $hi, $protos) = @_;
-    $n ||= 1;
-    $lo ||= 20000;
-    $hi ||= 39000;
-    $protos ||= ['udp', 'tcp'];
-    for (1 .. 1000) {
-        my $p = $lo + int rand($hi - $lo - $n);
-        my $ok = 1;
-        for my $q ($p .. $p + $n - 1) {
-            for my $proto (@$protos) {
-                my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                    LocalPort => $q, Proto => $proto,
-                    $proto eq 'tcp' ? (Listen => 1) : ());
-                $ok &&= defined $s;
-            }
-            last unless $ok;
-        }
-        return $p if $ok;
-    }
-    die "no free port found";
 }
 
 
@@ -86,13 +58,14 @@ sub start {
     my $dir = tempdir('trtc-turn-XXXXXX', TMPDIR => 1, CLEANUP => 1);
     my $span = $o{relay_span} || 100;
     my $self = bless { dir => $dir, kind => kind(),
-                       port => free_port(2),
-                       relay_min => free_port($span, 40000, 60000,
-                                              ['udp']),
+                       # coturn takes the next port too (its alternate)
+                       port => free_port(proto => 'both', n => 2),
+                       relay_min => free_port(proto => 'udp', n => $span,
+                                              range => [40000, 60000]),
                        log => "$dir/server.log", out => "$dir/stdout.log",
                      }, $class;
     $self->{relay_max} = $self->{relay_min} + $span - 1;
-    $self->{tls_port} = free_port(1, 20000, 39000, ['tcp']) if $o{tls};
+    $self->{tls_port} = free_port() if $o{tls};
 
     my $conf = join "\n",
         "# written by TrtcTest::Turn for " . kind(),
@@ -112,9 +85,7 @@ sub start {
         "",
         $o{conf} // '', "";
     $self->{conf_text} = $conf;
-    open my $fh, '>', "$dir/server.conf" or die "$dir/server.conf: $!";
-    print $fh $conf;
-    close $fh;
+    write_file("$dir/server.conf", $conf);
 
     # nofile => N: the server under that descriptor limit (soft and hard)
     my @cmd = ($bin, '-c', "$dir/server.conf");
@@ -122,8 +93,8 @@ sub start {
                   'sh' if $o{nofile};
     {
         local @ENV{keys %{$o{env} || {}}} = values %{$o{env} || {}};
-        local $JOURNAL = $o{journal};
-        $self->{pid} = _fork_exec($self->{out}, @cmd);
+        $self->{pid} = fork_exec({ out => $self->{out},
+                                   journal => $o{journal} }, @cmd);
     }
     $self->{started} = time;
     $self->_wait_ready($o{wait} || 10);
@@ -203,9 +174,7 @@ sub log {
     my $text = '';
     for my $f ($self->{log}, $self->{out}) {
         next unless -s $f;
-        open my $fh, '<', $f or next;
-        local $/;
-        $text .= "==> $f <==\n" . <$fh>;
+        $text .= "==> $f <==\n" . slurp($f);
     }
     return $text;
 }
@@ -232,7 +201,7 @@ sub tail {
 sub stop {
     my ($self, %o) = @_;
     if ($self->{pid}) {
-        $self->{exit} = _stop_pid($self->{pid}, 0, $o{timeout} || 5);
+        $self->{exit} = stop_pid($self->{pid}, timeout => $o{timeout} || 5);
         $self->{status} = $self->{exit}{status};
         delete $self->{pid};
     }
@@ -263,52 +232,11 @@ sub stop_ok {
 }
 
 
-# fork, own process group (so a client and its children can be stopped
-# together), output to a file, exec.  With $JOURNAL set, the child's
-# stderr passes for journald's stream (JOURNAL_STREAM=dev:ino of it).
-
-sub _fork_exec {
-    my ($out, @cmd) = @_;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        setpgrp 0, 0;
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $out or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT;
-        if ($JOURNAL) {
-            my @st = stat STDERR;
-            $ENV{JOURNAL_STREAM} = "$st[0]:$st[1]";
-        }
-        { no warnings 'exec'; exec { $cmd[0] } @cmd; }
-        print STDERR "exec $cmd[0]: $!\n";
-        POSIX::_exit(127);
-    }
-    return $pid;
-}
-
-
-# Stops what we started: the pid (group if $group) with TERM, KILL after
-# $timeout s.  Returns { status, killed }.
-sub _stop_pid {
-    my ($pid, $group, $timeout) = @_;
-    my $target = $group ? -$pid : $pid;
-    kill 'TERM', $target;
-    my $end = time + $timeout;
-    while (time < $end) {
-        return { status => $?, killed => 0 } if waitpid($pid, WNOHANG) > 0;
-        sleep 0.05;
-    }
-    kill 'KILL', $target;
-    waitpid $pid, 0;
-    return { status => $?, killed => 1 };
-}
-
-
 # Runs a command with a hard timeout: { rc, out, timed_out }.
 sub run {
     my ($timeout, @cmd) = @_;
     my $dir = tempdir('trtc-run-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-    my $pid = _fork_exec("$dir/out", @cmd);
+    my $pid = fork_exec("$dir/out", @cmd);
     my $end = time + $timeout;
     my ($rc, $timed_out) = (undef, 0);
     while (1) {
@@ -320,15 +248,13 @@ sub run {
         }
         if (time >= $end) {
             $timed_out = 1;
-            my $e = _stop_pid($pid, 1, 2);
+            my $e = stop_pid($pid, group => 1, timeout => 2);
             $rc = $e->{status} >> 8;
             last;
         }
         sleep 0.05;
     }
-    open my $fh, '<', "$dir/out";
-    local $/;
-    my $out = <$fh> // '';
+    my $out = slurp("$dir/out");
     return { rc => $rc, out => $out, timed_out => $timed_out,
              cmd => join(' ', @cmd) };
 }
@@ -367,7 +293,7 @@ sub relay_echo {
 sub spawn {
     my (@cmd) = @_;
     my $dir = tempdir('trtc-spawn-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-    my $pid = _fork_exec("$dir/out", @cmd);
+    my $pid = fork_exec("$dir/out", @cmd);
     return bless { pid => $pid, out => "$dir/out", cmd => "@cmd" },
                  'TrtcTest::Turn::Proc';
 }
@@ -386,16 +312,14 @@ sub alive {
 }
 
 sub output {
-    my $self = shift;
-    open my $fh, '<', $self->{out} or return '';
-    local $/;
-    return <$fh> // '';
+    return TrtcTest::Util::slurp($_[0]{out});
 }
 
 sub stop {
     my ($self, $timeout) = @_;
     return unless $self->{pid};
-    my $e = TrtcTest::Turn::_stop_pid($self->{pid}, 1, $timeout || 3);
+    my $e = TrtcTest::Util::stop_pid($self->{pid}, group => 1,
+                                     timeout => $timeout || 3);
     delete $self->{pid};
     return $e;
 }

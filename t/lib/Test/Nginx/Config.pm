@@ -12,15 +12,12 @@ use File::Path qw(make_path remove_tree);
 use File::Basename qw(dirname);
 use Time::Local qw(timegm);
 use Test::Nginx::Util qw(:all);
+use TrtcTest::Util ();
 
 our @EXPORT = qw(setup_server_root write_user_files write_config_file);
 
-sub write_file {
-    my ($path, $data) = @_;
-    open my $fh, '>', $path or bail_out("Cannot write $path: $!");
-    binmode $fh;
-    print $fh $data;
-    close $fh or bail_out("Cannot write $path: $!");
+sub write_or_bail {
+    eval { TrtcTest::Util::write_file(@_); 1 } or bail_out("Cannot write: $@");
 }
 
 # Removes only the directories the runner creates, then rmdir()s servroot:
@@ -36,7 +33,7 @@ sub setup_server_root {
             or bail_out("Cannot remove $ServRoot (is it empty?): $!");
     }
     make_path($ServRoot, $LogDir, $HtmlDir, $ConfDir);
-    write_file("$HtmlDir/index.html", "<html><head><title>It works!</title>"
+    write_or_bail("$HtmlDir/index.html", "<html><head><title>It works!</title>"
                . "</head><body>It works!</body></html>");
 }
 
@@ -64,7 +61,7 @@ sub write_user_files {
         my ($fname, $body, $date) = @$f;
         my $path = $fname =~ m{^/} ? $fname : "$HtmlDir/$fname";
         make_path(dirname($path));
-        write_file($path, expand_env($body, $ports, $name));
+        write_or_bail($path, expand_env($body, $ports, $name));
         if (defined $date) {
             my $t = $date;
             if ($date =~ /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d\d))?$/) {
@@ -173,13 +170,13 @@ _EOC_
           . "env MOCKNOEAGAIN;\n";
 
     # workers would run as nobody otherwise and could not read servroot
-    if (defined $ENV{TEST_NGINX_WORKER_USER}) {
-        $c .= "user $ENV{TEST_NGINX_WORKER_USER};\n";
+    if (defined $WorkerUser) {
+        $c .= "user $WorkerUser;\n";
     } elsif ($> == 0) {
         $c .= "user root;\n";
     }
 
-    write_file($ConfFile, $c);
+    write_or_bail($ConfFile, $c);
 }
 
 1;

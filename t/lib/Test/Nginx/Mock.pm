@@ -97,10 +97,21 @@ sub start_tcp {
         sleep 0.1;
     }
 
-    my $want = $block->tcp_query_len;
+    # How much the mock reads before it replies, as the real runner's
+    # does: tcp_query_len bytes, or the length of tcp_query (of a qr// the
+    # length of its text, whatever nginx sends), reading on until then;
+    # with neither, one read of up to 4096 bytes; with
+    # tcp_query_auto_timeout (0.1 s if empty), until the client has been
+    # quiet that long.  Where the real mock would wait for ever (the
+    # client closed, or stays quiet, short of the length), this one stops
+    # after timeout() and, like it, never replies: the block times out
+    # here too instead of passing here and not there.
     my $q = $block->tcp_query;
-    $want //= length $q if defined $q && !ref $q;
-    my $idle = parse_time($block->tcp_query_auto_timeout) // 0.1;
+    my $want = $block->tcp_query_len;
+    $want //= length "$q" if defined $q;
+    my $auto = $block->tcp_query_auto_timeout;
+    my $idle = defined $auto ? parse_time($auto eq '' ? '0.1' : $auto)
+                             : undef;
 
     # the query goes to a file, not through the pipe: a pipe holds 64 KiB
     # and is read only after the client is done, so a larger query would
@@ -122,15 +133,30 @@ sub start_tcp {
             $no_read = $how != 1;
             $no_write = $how != 0;
         }
-        my $got = '';
+        my ($got, $short) = ('', '');
         if (!$no_read) {
             my $sel = IO::Select->new($c);
-            while (!defined $want || length $got < $want) {
-                last unless $sel->can_read(defined $want ? $Timeout : $idle);
-                my $n = sysread $c, my $buf, 65536;
-                last unless $n;
+            while (1) {
+                if (!$sel->can_read($idle // $Timeout)) {
+                    $short = "nothing more in ${Timeout}s" unless defined $idle;
+                    last;
+                }
+                my $n = sysread $c, my $buf, 4096;
+                if (!$n) {
+                    $short = 'then the client closed'
+                        if defined $idle || ($want && length $got < $want);
+                    last;
+                }
                 $got .= $buf;
+                last if !defined $idle && (!$want || length $got >= $want);
             }
+        }
+        if ($short) {
+            warn "$name - tcp_listen mock: got " . length($got) . " bytes"
+                 . ($want && !defined $idle ? " of the $want it waits for"
+                                            : '')
+                 . ", $short: the real Test::Nginx's mock would never reply"
+                 . " (see tcp_query_len, tcp_query_auto_timeout)\n";
         }
         if (open my $q, '>:raw', $qfile) {
             write_all($q, $got);
@@ -139,10 +165,10 @@ sub start_tcp {
         close $wfh;     # EOF: the query is in the file
         my $delay = parse_time($block->tcp_reply_delay);
         sleep $delay if $delay;
-        if (!$no_write) {
+        if (!$no_write && !$short) {
             write_all($c, $_) for replies($reply, $got);
         }
-        if (defined $block->tcp_no_close) {
+        if (defined $block->tcp_no_close || $short) {
             sleep 1 while 1;    # until killed
         }
         close $c;

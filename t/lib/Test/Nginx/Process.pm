@@ -20,6 +20,8 @@ use File::Spec ();
 use POSIX qw(WNOHANG SIGQUIT SIGTERM SIGKILL);
 use Time::HiRes qw(sleep time);
 use Test::Nginx::Util qw(:all);
+# alive: kill(0) also succeeds for zombies, which a non-reaping init keeps
+use TrtcTest::Util qw(slurp alive);
 
 our @EXPORT = qw(start_nginx stop_nginx nginx_running startup_emerg
                  check_child_alive);
@@ -27,22 +29,6 @@ our @EXPORT = qw(start_nginx stop_nginx nginx_running startup_emerg
 our $ChildPid;          # valgrind mode: the forked nginx
 our $StderrFile;        # where the start command's stderr went
 our $CleanupRegistered;
-
-sub slurp {
-    my $path = shift;
-    open my $fh, '<', $path or return '';
-    local $/;
-    my $s = <$fh>;
-    return $s // '';
-}
-
-# kill(0) also succeeds for zombies, which a non-reaping init may keep.
-sub is_alive {
-    my $pid = shift;
-    return 0 unless $pid && kill 0, $pid;
-    my $stat = slurp("/proc/$pid/stat");
-    return !($stat =~ /^\d+ \(.*\) Z/s);
-}
 
 sub pid_from_file {
     my $pid = slurp($PidFile);
@@ -58,9 +44,9 @@ sub is_our_nginx {
 }
 
 sub nginx_running {
-    return 1 if $ChildPid && is_alive($ChildPid);
+    return 1 if $ChildPid && alive($ChildPid);
     my $pid = pid_from_file();
-    return $pid && is_alive($pid) && is_our_nginx($pid);
+    return $pid && alive($pid) && is_our_nginx($pid);
 }
 
 sub nginx_cmd {
@@ -191,7 +177,7 @@ sub stop_nginx {
     my $pid = $child;
     if (!$pid) {
         $pid = pid_from_file();
-        return undef unless $pid && is_alive($pid);
+        return undef unless $pid && alive($pid);
         if (!is_our_nginx($pid)) {
             warn "WARNING: $name - pid $pid in $PidFile is not our nginx; "
                  . "leaving it alone\n";
@@ -203,10 +189,10 @@ sub stop_nginx {
     my $deadline = time + $Timeout + ($child ? 5 : 0);
     while (time < $deadline) {
         waitpid($pid, WNOHANG) if $child;
-        last unless is_alive($pid);
+        last unless alive($pid);
         sleep 0.05;
     }
-    if (is_alive($pid)) {
+    if (alive($pid)) {
         warn "$name - timeout when waiting for the process $pid to exit\n";
         # a daemonized nginx (or our valgrind child) leads its own group,
         # which holds only its workers

@@ -19,6 +19,7 @@ use Test::Nginx::Process;
 use Test::Nginx::Client;
 use Test::Nginx::Checks;
 use Test::Nginx::Mock;
+use TrtcTest::Util ();
 
 our @EXPORT = qw(run_tests run_test use_hup);
 
@@ -88,7 +89,7 @@ sub report_start_failure {
     my ($name, $st) = @_;
     my $why = $st->{emerg} // "exit status $st->{status}";
     Test::More::fail("$name - nginx failed to start: $why");
-    my $stderr = Test::Nginx::Process::slurp(
+    my $stderr = TrtcTest::Util::slurp(
                      $Test::Nginx::Process::StderrFile // '');
     Test::More::diag("command: $st->{cmd}\n"
                      . ($stderr ne '' ? "stderr:\n$stderr" : ''));

@@ -39,7 +39,7 @@ our @VARS = qw(
     $NoRootLocation $Timeout $TestNginxSleep $ConfigPreamble @EnvToNginx
     @BlockPreprocessors @CleanupHandlers @InternalCleanup
     @ResponseBodyChecks $UseValgrind $NoClean $CheckAccumErrLog $Randomize
-    $NginxVersion $NginxRawVersion $Verbose $MainPid
+    $NginxVersion $NginxRawVersion $Verbose $MainPid $WorkerUser
 );
 
 our @EXPORT = (@SETTERS, @HELPERS, @VARS);
@@ -74,6 +74,11 @@ our $Workers = $ENV{TEST_NGINX_WORKERS} || 1;
 our $WorkerConnections = 64;
 our $DaemonEnabled = $UseValgrind ? 'off' : 'on';
 our $Timeout = $ENV{TEST_NGINX_TIMEOUT} || 3;
+# read once, as the real runner does; a file may set it per block
+our $WorkerUser = $ENV{TEST_NGINX_WORKER_USER};
+die "Bad value in the env TEST_NGINX_WORKER_USER: $WorkerUser\n"
+    if defined $WorkerUser
+       && $WorkerUser !~ /^\w[-\w]+(?:\s+\w[-\w]+)?$/;
 our $TestNginxSleep = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our $ServerAddr = '127.0.0.1';
 our $ServerName = 'localhost';
