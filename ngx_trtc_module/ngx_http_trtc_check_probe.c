@@ -10,7 +10,7 @@
 
 #include <trtc_stun.h>
 
-#include "ngx_http_trtc_check.h"
+#include "ngx_http_trtc_check_probe.h"
 
 
 /*
@@ -50,7 +50,7 @@ ngx_http_trtc_check_probe(ngx_http_trtc_check_target_t *t)
     if (t->request.data == NULL
         && ngx_http_trtc_check_request(t) != NGX_OK)
     {
-        ngx_http_trtc_check_done(t, 0, 0, "out of memory");
+        t->done(t, 0, 0, "out of memory");
         return;
     }
 
@@ -150,23 +150,23 @@ ngx_http_trtc_check_client_done(ngx_http_trtc_client_t *cl)
     ccf = t->conf;
 
     if (!cl->ok) {
-        ngx_http_trtc_check_done(t, 0, 0, cl->error);
+        t->done(t, 0, 0, cl->error);
         return;
     }
 
     if (ccf->type == NGX_HTTP_TRTC_CHECK_TCP
         || ccf->type == NGX_HTTP_TRTC_CHECK_TLS)
     {
-        ngx_http_trtc_check_done(t, 1, 0, NULL);
+        t->done(t, 1, 0, NULL);
         return;
     }
 
     if (!ngx_http_trtc_check_expected(ccf, cl->status)) {
-        ngx_http_trtc_check_done(t, 0, cl->status, "unexpected status");
+        t->done(t, 0, cl->status, "unexpected status");
         return;
     }
 
-    ngx_http_trtc_check_done(t, 1, cl->status, NULL);
+    t->done(t, 1, cl->status, NULL);
 }
 
 
@@ -211,7 +211,7 @@ ngx_http_trtc_check_stun(ngx_http_trtc_check_target_t *t)
     rc = ngx_event_connect_peer(&pc);
 
     if (rc != NGX_OK && rc != NGX_AGAIN) {
-        ngx_http_trtc_check_done(t, 0, 0, "connect() failed");
+        t->done(t, 0, 0, "connect() failed");
         return;
     }
 
@@ -319,5 +319,5 @@ ngx_http_trtc_check_stun_finish(ngx_http_trtc_check_target_t *t,
         t->udp = NULL;
     }
 
-    ngx_http_trtc_check_done(t, ok, 0, error);
+    t->done(t, ok, 0, error);
 }
