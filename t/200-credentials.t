@@ -38,6 +38,7 @@ EOF
 #   rest  => 1 for trtc_turn_credentials, else trtc_proxy_config
 #   name  => the NAME of EXPIRY:NAME (undef: a bare EXPIRY), ttl => seconds
 #   uris  => [...] (rest), urls => [...] (proxy), array => turnServer is one
+#   ice   => [[...], ...] (proxy): each server's "urls", in order
 #   ws, logger, policy => the proxy object's other fields
 sub check {
     my %w = (ttl => 86400, name => 'trtc', policy => 'all',
@@ -101,13 +102,19 @@ sub check_json {
         for my $t (@ts) {
             my $keys = join ',', sort keys %$t;
             push @err, "turnServer keys $keys" if $keys ne
-                'credential,credentialType,url,username';
+                'credential,credentialType,url,urls,username';
             push @err, "credentialType $t->{credentialType}"
                 if $t->{credentialType} ne 'password';
             $cred->($t->{username}, $t->{credential}, $t->{url});
         }
         my $urls = join ' ', map { $_->{url} } @ts;
         push @err, "urls $urls" if $urls ne join ' ', @{ $w{urls} };
+        # ice => [[URL, ...], ...]: each server's urls, in order
+        if ($w{ice}) {
+            my $ice = join ' | ', map { join ' ', @{ $_->{urls} } } @ts;
+            push @err, "ice $ice"
+                if $ice ne join ' | ', map { join ' ', @$_ } @{ $w{ice} };
+        }
     }
 
     return @err ? join("\n", @err) . "\n" : "ok\n";
@@ -660,7 +667,7 @@ qr/\[emerg\].*no upstream "trtc_turn" for "turn=trtc_turn" of "trtc_turn_credent
     location = /t { trtc_turn_credentials turn=http://14.3.3.3:3478; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "http:\/\/14\.3\.3\.3:3478": expected turn:HOST\[:PORT\]/
+qr/\[emerg\].*invalid TURN URL "http:\/\/14\.3\.3\.3:3478": the scheme must be "turn:" or "turns:"/
 
 
 
@@ -682,12 +689,14 @@ qr/\[emerg\].*the query may only be \?transport=udp or \?transport=tcp/
 
 
 
-=== TEST 39: turns: cannot go into the SDK's scheme-less url
+=== TEST 39: turns: takes no ?transport= (t/205 has the rest of turns:)
 --- config
-    location = /t { trtc_proxy_config turn=turns:turn.example.com:443; }
+    location = /t {
+        trtc_proxy_config turn=turns:turn.example.com:443?transport=tcp;
+    }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"turns:turn\.example\.com:443": the SDK's turnServer url has no scheme/
+qr/\[emerg\].*invalid TURN URL "turns:turn\.example\.com:443\?transport=tcp": "turns:" is TLS over TCP and takes no "\?transport=" in \S+nginx\.conf:\d+/
 
 
 
