@@ -21,6 +21,8 @@
 #define NGX_HTTP_TRTC_CHECK_HTTPS    4
 #define NGX_HTTP_TRTC_CHECK_WSS      5
 #define NGX_HTTP_TRTC_CHECK_STUN     6
+#define NGX_HTTP_TRTC_CHECK_STUN_TCP 7
+#define NGX_HTTP_TRTC_CHECK_STUN_TLS 8
 
 #define NGX_HTTP_TRTC_CHECK_KEY_LEN  160
 #define NGX_HTTP_TRTC_CHECK_ERR_LEN  48
@@ -181,6 +183,13 @@ struct ngx_http_trtc_check_conf_s {
  * "name" of upstream "uscf" is down, 1 otherwise (also when unchecked).
  */
 ngx_uint_t ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
+    ngx_str_t *name);
+
+/*
+ * The name a checked peer's certificate is verified against (host=, or
+ * the host of its server line), or NULL when the upstream is unchecked.
+ */
+ngx_str_t *ngx_http_trtc_check_peer_host(ngx_http_upstream_srv_conf_t *uscf,
     ngx_str_t *name);
 
 /* the zone and the checked upstreams, for trtc_status */

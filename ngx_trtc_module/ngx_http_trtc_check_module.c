@@ -114,7 +114,9 @@ static ngx_str_t  ngx_http_trtc_check_types[] = {
     ngx_string("http"),
     ngx_string("https"),
     ngx_string("wss"),
-    ngx_string("stun")
+    ngx_string("stun"),
+    ngx_string("stun-tcp"),
+    ngx_string("stun-tls")
 };
 
 
@@ -312,7 +314,8 @@ ngx_http_trtc_check(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ccf->type == NGX_HTTP_TRTC_CHECK_TLS
         || ccf->type == NGX_HTTP_TRTC_CHECK_HTTPS
-        || ccf->type == NGX_HTTP_TRTC_CHECK_WSS)
+        || ccf->type == NGX_HTTP_TRTC_CHECK_WSS
+        || ccf->type == NGX_HTTP_TRTC_CHECK_STUN_TLS)
     {
         if (ccf->verify && ngx_http_trtc_client_check_ca(cf, &ccf->ca)
                            != NGX_OK)
@@ -1064,6 +1067,29 @@ ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
     }
 
     return !t->admin_down && !ccf->sh->peers[t->index].down;
+}
+
+
+ngx_str_t *
+ngx_http_trtc_check_peer_host(ngx_http_upstream_srv_conf_t *uscf,
+    ngx_str_t *name)
+{
+    ngx_http_trtc_check_conf_t    *ccf;
+    ngx_http_trtc_check_target_t  *t;
+
+    if (uscf->srv_conf == NULL) {
+        return NULL;
+    }
+
+    ccf = ngx_http_conf_upstream_srv_conf(uscf, ngx_http_trtc_check_module);
+
+    if (ccf == NULL || ccf->type == 0) {
+        return NULL;
+    }
+
+    t = ngx_http_trtc_check_target_find(ccf, name, NGX_HTTP_TRTC_CHECK_ANY);
+
+    return t ? &t->host : NULL;
 }
 
 

@@ -324,9 +324,9 @@ ngx_http_trtc_turn_peers(ngx_http_request_t *r, ngx_http_trtc_turn_t *turn,
 
 /*
  * A peer's URLs: turn:ADDR?transport=udp|tcp, and turns:HOST:PORT where
- * HOST is the name of the "server" line (what the certificate names, and
- * what a browser checks it against), or the address if it gave one.  The
- * peer's address tells which server it is.
+ * HOST is the name the browser checks the certificate against: the one
+ * trtc_check verifies (its host=, else the host of the "server" line).
+ * The peer's address tells which server it is.
  */
 
 static ngx_int_t
@@ -334,7 +334,7 @@ ngx_http_trtc_turn_peer(ngx_http_request_t *r, ngx_http_trtc_turn_t *turn,
     ngx_http_upstream_rr_peer_t *peer, ngx_array_t *servers)
 {
     u_char      *p;
-    ngx_str_t    key, url, addr;
+    ngx_str_t    key, url, addr, *host;
     ngx_url_t    u;
     ngx_uint_t   t;
     u_char       buf[NGX_SOCKADDR_STRLEN];
@@ -356,21 +356,27 @@ ngx_http_trtc_turn_peer(ngx_http_request_t *r, ngx_http_trtc_turn_t *turn,
             addr = peer->name;
 
         } else {
-            ngx_memzero(&u, sizeof(ngx_url_t));
+            host = ngx_http_trtc_check_peer_host(turn->upstream, &peer->name);
 
-            u.url = peer->server.len ? peer->server : peer->name;
-            u.no_resolve = 1;
+            if (host == NULL) {
+                ngx_memzero(&u, sizeof(ngx_url_t));
 
-            if (ngx_parse_url(r->pool, &u) != NGX_OK) {
-                return NGX_ERROR;
+                u.url = peer->server.len ? peer->server : peer->name;
+                u.no_resolve = 1;
+
+                if (ngx_parse_url(r->pool, &u) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                host = &u.host;
             }
 
-            addr.data = ngx_pnalloc(r->pool, u.host.len + sizeof(":65535"));
+            addr.data = ngx_pnalloc(r->pool, host->len + sizeof(":65535"));
             if (addr.data == NULL) {
                 return NGX_ERROR;
             }
 
-            addr.len = ngx_sprintf(addr.data, "%V:%d", &u.host,
+            addr.len = ngx_sprintf(addr.data, "%V:%d", host,
                                    (int) ngx_inet_get_port(peer->sockaddr))
                        - addr.data;
         }
