@@ -365,6 +365,13 @@ ngx_http_trtc_check_stun_answer(ngx_http_trtc_client_t *cl)
 
     t = cl->data;
 
+    /* the first byte tells: an HTTP answer or a TLS alert is no STUN */
+
+    if ((cl->rbuf[0] & 0xc0) != 0) {
+        cl->error = "not a STUN message";
+        return NGX_ERROR;
+    }
+
     len = trtc_stun_frame_len(cl->rbuf, cl->nin);
 
     if (len == 0 || (len > 0 && (size_t) len > cl->nin)) {
