@@ -409,68 +409,85 @@ ngx_http_trtc_turn_peer(ngx_http_request_t *r, ngx_http_trtc_turn_t *turn,
 }
 
 
-/* the URL into its server's list, after those of the same transport */
+/*
+ * The URL into its server's list, after those of the same transport.  A
+ * server has one URL of each transport: the URLs of one address go to its
+ * servers in turn, so two turnd on one host (peers of the same upstreams,
+ * in the same order) stay two servers.
+ */
 
 static ngx_int_t
 ngx_http_trtc_turn_add(ngx_http_request_t *r, ngx_array_t *servers,
     ngx_str_t *key, ngx_str_t *url, ngx_str_t *addr, ngx_uint_t transport)
 {
-    ngx_uint_t                    i, n;
+    ngx_uint_t                    i, j, n;
     ngx_http_trtc_turn_url_t     *u;
-    ngx_http_trtc_turn_server_t  *s;
+    ngx_http_trtc_turn_server_t  *s, *server;
 
     s = servers->elts;
+    server = NULL;
 
     for (i = 0; i < servers->nelts; i++) {
-        if (s[i].key.len == key->len
-            && ngx_strncmp(s[i].key.data, key->data, key->len) == 0)
+
+        if (s[i].key.len != key->len
+            || ngx_strncmp(s[i].key.data, key->data, key->len) != 0)
         {
-            break;
+            continue;
+        }
+
+        u = s[i].urls.elts;
+
+        for (j = 0; j < s[i].urls.nelts; j++) {
+
+            /* an upstream listed twice, or one URL written twice */
+
+            if (u[j].url.len == url->len
+                && ngx_strncmp(u[j].url.data, url->data, url->len) == 0)
+            {
+                return NGX_OK;
+            }
+
+            if (u[j].transport == transport) {
+                break;
+            }
+        }
+
+        if (j == s[i].urls.nelts && server == NULL) {
+            server = &s[i];
         }
     }
 
-    if (i == servers->nelts) {
-        s = ngx_array_push(servers);
-        if (s == NULL) {
+    if (server == NULL) {
+        server = ngx_array_push(servers);
+        if (server == NULL) {
             return NGX_ERROR;
         }
 
-        if (ngx_array_init(&s->urls, r->pool, 3,
+        if (ngx_array_init(&server->urls, r->pool, 3,
                            sizeof(ngx_http_trtc_turn_url_t))
             != NGX_OK
-            || ngx_http_trtc_turn_copy(r, &s->key, key) != NGX_OK)
+            || ngx_http_trtc_turn_copy(r, &server->key, key) != NGX_OK)
         {
             return NGX_ERROR;
         }
-
-    } else {
-        s = &s[i];
     }
 
-    u = s->urls.elts;
+    u = server->urls.elts;
 
-    /* an upstream listed twice, or one URL written twice: one URL */
-
-    for (i = 0; i < s->urls.nelts; i++) {
-        if (u[i].url.len == url->len
-            && ngx_strncmp(u[i].url.data, url->data, url->len) == 0)
-        {
-            return NGX_OK;
-        }
-    }
-
-    for (n = s->urls.nelts; n > 0 && u[n - 1].transport > transport; n--) {
+    for (n = server->urls.nelts; n > 0 && u[n - 1].transport > transport; n--)
+    {
         /* void */
     }
 
-    if (ngx_array_push(&s->urls) == NULL) {
+    if (ngx_array_push(&server->urls) == NULL) {
         return NGX_ERROR;
     }
 
-    u = s->urls.elts;
+    u = server->urls.elts;
 
     ngx_memmove(&u[n + 1], &u[n],
-                (s->urls.nelts - 1 - n) * sizeof(ngx_http_trtc_turn_url_t));
+                (server->urls.nelts - 1 - n)
+                * sizeof(ngx_http_trtc_turn_url_t));
 
     u[n].transport = transport;
 

@@ -983,3 +983,31 @@ qr/\[emerg\].*invalid TURN URL "turns::443": no host in \S+nginx\.conf:\d+/
 --- must_die
 --- error_log eval
 qr/\[emerg\].*invalid TURN URL "turns:turn_tls\?transport=udp": "turns:" is TLS over TCP and takes no "\?transport=" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 59: two TURN servers on one host (two ports) stay two servers: a server has one URL of each transport
+--- http_config
+    trtc_credentials $TEST_NGINX_SERVER_ROOT/html/cred;
+    upstream turn_udp {
+        server 127.0.0.1:3478;
+        server 127.0.0.1:3479;
+    }
+    upstream turn_tls {
+        server 127.0.0.1:5349;
+        server 127.0.0.1:5350;
+    }
+--- config
+    location = /proxy {
+        trtc_proxy_config turn=turns:turn_tls turn=turn:turn_udp?transport=udp;
+    }
+--- request
+GET /proxy
+--- response_body_filters eval
+main::check(urls => ['127.0.0.1:3478', '127.0.0.1:3479'], array => 1,
+            ice => [['turn:127.0.0.1:3478?transport=udp',
+                     'turns:127.0.0.1:5349'],
+                    ['turn:127.0.0.1:3479?transport=udp',
+                     'turns:127.0.0.1:5350']])
+--- response_body
+ok
