@@ -673,9 +673,9 @@ ngx_http_trtc_issue_rest(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
  * The SDK's proxy object:
  * {"websocketProxy":"...","turnServer":T,"iceTransportPolicy":"all",
  *  "loggerProxy":"..."}, T one object or an array of them, one per server:
- * {"url":"HOST:PORT","urls":["turn:...",...],"username":"...",
- *  "credential":"...","credentialType":"password"}.  "url" is the SDK's
- * scheme-less address of the server's first URL; "urls" are all of them,
+ * {"url":"HOST:PORT","username":"...","credential":"...",
+ *  "credentialType":"password","urls":["turn:...",...]}.  "url" is the
+ * SDK's scheme-less address of the server's first URL; "urls" are all,
  * in order, as an RTCIceServer has them.
  */
 
@@ -773,8 +773,16 @@ ngx_http_trtc_issue_turn_server(u_char *p, ngx_http_trtc_answer_t *a,
 
     u = s->urls.elts;
 
+    /* "urls" last: the seed's four keys keep their order */
+
     p = ngx_cpymem(p, "{\"url\":", sizeof("{\"url\":") - 1);
     p = ngx_http_trtc_json_str(p, &u[0].addr);
+    p = ngx_cpymem(p, ",\"username\":", sizeof(",\"username\":") - 1);
+    p = ngx_http_trtc_json_str(p, &a->user);
+    p = ngx_cpymem(p, ",\"credential\":", sizeof(",\"credential\":") - 1);
+    p = ngx_http_trtc_json_str(p, &a->password);
+    p = ngx_cpymem(p, ",\"credentialType\":\"password\"",
+                   sizeof(",\"credentialType\":\"password\"") - 1);
     p = ngx_cpymem(p, ",\"urls\":[", sizeof(",\"urls\":[") - 1);
 
     for (i = 0; i < s->urls.nelts; i++) {
@@ -785,12 +793,8 @@ ngx_http_trtc_issue_turn_server(u_char *p, ngx_http_trtc_answer_t *a,
         p = ngx_http_trtc_json_str(p, &u[i].url);
     }
 
-    p = ngx_cpymem(p, "],\"username\":", sizeof("],\"username\":") - 1);
-    p = ngx_http_trtc_json_str(p, &a->user);
-    p = ngx_cpymem(p, ",\"credential\":", sizeof(",\"credential\":") - 1);
-    p = ngx_http_trtc_json_str(p, &a->password);
-    p = ngx_cpymem(p, ",\"credentialType\":\"password\"}",
-                   sizeof(",\"credentialType\":\"password\"}") - 1);
+    *p++ = ']';
+    *p++ = '}';
 
     return p;
 }
