@@ -40,13 +40,16 @@ ngx_http_trtc_turn_parse(ngx_conf_t *cf, ngx_array_t *turns,
     u_char                *p, *q, *last;
     size_t                 n;
     ngx_url_t              u;
-    ngx_str_t              query;
+    ngx_str_t              query, *dir;
     ngx_uint_t             tls;
     ngx_http_trtc_turn_t  *turn;
 
+    /* the directive, for messages: nginx adds the file and line */
+    dir = &((ngx_str_t *) cf->args->elts)[0];
+
     if (value->len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "empty \"turn=\" parameter");
+                           "empty \"turn=\" parameter of \"%V\"", dir);
         return NGX_CONF_ERROR;
     }
 
@@ -81,8 +84,8 @@ ngx_http_trtc_turn_parse(ngx_conf_t *cf, ngx_array_t *turns,
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid TURN URL \"%V\": the scheme must be "
-                           "\"turn:\" or \"turns:\"", value);
+                           "invalid TURN URL \"%V\" of \"%V\": the scheme "
+                           "must be \"turn:\" or \"turns:\"", value, dir);
         return NGX_CONF_ERROR;
     }
 
@@ -99,8 +102,9 @@ ngx_http_trtc_turn_parse(ngx_conf_t *cf, ngx_array_t *turns,
     if (tls && query.len) {
         /* RFC 7065: a turns: URL is TLS over TCP, nothing else here */
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid TURN URL \"%V\": \"turns:\" is TLS "
-                           "over TCP and takes no \"?transport=\"", value);
+                           "invalid TURN URL \"%V\" of \"%V\": \"turns:\" is "
+                           "TLS over TCP and takes no \"?transport=\"",
+                           value, dir);
         return NGX_CONF_ERROR;
     }
 
@@ -124,8 +128,9 @@ ngx_http_trtc_turn_parse(ngx_conf_t *cf, ngx_array_t *turns,
 
         if (n == 2) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid TURN URL \"%V\": the query may only "
-                               "be ?transport=udp or ?transport=tcp", value);
+                               "invalid TURN URL \"%V\" of \"%V\": the query "
+                               "may only be ?transport=udp or ?transport=tcp",
+                               value, dir);
             return NGX_CONF_ERROR;
         }
 
@@ -148,8 +153,8 @@ ngx_http_trtc_turn_parse(ngx_conf_t *cf, ngx_array_t *turns,
         || u.host.len == 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid TURN URL \"%V\"%s%s", value,
-                           u.err ? ": " : "", u.err ? u.err : "");
+                           "invalid TURN URL \"%V\" of \"%V\"%s%s", value,
+                           dir, u.err ? ": " : "", u.err ? u.err : "");
         return NGX_CONF_ERROR;
     }
 

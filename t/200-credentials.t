@@ -667,7 +667,7 @@ qr/\[emerg\].*no upstream "trtc_turn" for "turn=trtc_turn" of "trtc_turn_credent
     location = /t { trtc_turn_credentials turn=http://14.3.3.3:3478; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "http:\/\/14\.3\.3\.3:3478": the scheme must be "turn:" or "turns:"/
+qr/\[emerg\].*invalid TURN URL "http:\/\/14\.3\.3\.3:3478" of "trtc_turn_credentials": the scheme must be "turn:" or "turns:"/
 
 
 
@@ -676,7 +676,7 @@ qr/\[emerg\].*invalid TURN URL "http:\/\/14\.3\.3\.3:3478": the scheme must be "
     location = /t { trtc_turn_credentials turn=turn:14.3.3.3:99999; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "turn:14\.3\.3\.3:99999": invalid port/
+qr/\[emerg\].*invalid TURN URL "turn:14\.3\.3\.3:99999" of "trtc_turn_credentials": invalid port/
 
 
 
@@ -696,7 +696,7 @@ qr/\[emerg\].*the query may only be \?transport=udp or \?transport=tcp/
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "turns:turn\.example\.com:443\?transport=tcp": "turns:" is TLS over TCP and takes no "\?transport=" in \S+nginx\.conf:\d+/
+qr/\[emerg\].*invalid TURN URL "turns:turn\.example\.com:443\?transport=tcp" of "trtc_proxy_config": "turns:" is TLS over TCP and takes no "\?transport=" in \S+nginx\.conf:\d+/
 
 
 
@@ -943,7 +943,7 @@ ok
     location = /t { trtc_proxy_config turn=turns:turn.example.com:65536; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "turns:turn\.example\.com:65536": invalid port in \S+nginx\.conf:\d+/
+qr/\[emerg\].*invalid TURN URL "turns:turn\.example\.com:65536" of "trtc_proxy_config": invalid port in \S+nginx\.conf:\d+/
 
 
 
@@ -952,7 +952,7 @@ qr/\[emerg\].*invalid TURN URL "turns:turn\.example\.com:65536": invalid port in
     location = /t { trtc_turn_credentials turn=turn:turn.example.com:0; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "turn:turn\.example\.com:0": invalid port in \S+nginx\.conf:\d+/
+qr/\[emerg\].*invalid TURN URL "turn:turn\.example\.com:0" of "trtc_turn_credentials": invalid port in \S+nginx\.conf:\d+/
 
 
 
@@ -961,7 +961,7 @@ qr/\[emerg\].*invalid TURN URL "turn:turn\.example\.com:0": invalid port in \S+n
     location = /t { trtc_proxy_config turn=stun:turn.example.com:3478; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "stun:turn\.example\.com:3478": the scheme must be "turn:" or "turns:" in \S+nginx\.conf:\d+/
+qr/\[emerg\].*invalid TURN URL "stun:turn\.example\.com:3478" of "trtc_proxy_config": the scheme must be "turn:" or "turns:" in \S+nginx\.conf:\d+/
 
 
 
@@ -970,7 +970,7 @@ qr/\[emerg\].*invalid TURN URL "stun:turn\.example\.com:3478": the scheme must b
     location = /t { trtc_proxy_config turn=turns::443; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "turns::443": no host in \S+nginx\.conf:\d+/
+qr/\[emerg\].*invalid TURN URL "turns::443" of "trtc_proxy_config": no host in \S+nginx\.conf:\d+/
 
 
 
@@ -982,7 +982,7 @@ qr/\[emerg\].*invalid TURN URL "turns::443": no host in \S+nginx\.conf:\d+/
     location = /t { trtc_proxy_config turn=turns:turn_tls?transport=udp; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "turns:turn_tls\?transport=udp": "turns:" is TLS over TCP and takes no "\?transport=" in \S+nginx\.conf:\d+/
+qr/\[emerg\].*invalid TURN URL "turns:turn_tls\?transport=udp" of "trtc_proxy_config": "turns:" is TLS over TCP and takes no "\?transport=" in \S+nginx\.conf:\d+/
 
 
 
