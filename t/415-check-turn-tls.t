@@ -12,7 +12,10 @@
 #   - a TLS listener that dies loses only its turns: URL, which comes back
 #     when the listener does (one nginx throughout: the state changes);
 #   - a certificate for another name, and an expired one: the probe fails
-#     and error.log says why.
+#     and error.log says why;
+#   - both probes through nginx's stream module on one port, routed as
+#     README's "Deploying: one port 443" routes them (ssl_preread, the
+#     PROXY protocol), as a browser behind an HTTPS-only firewall goes.
 #
 # Block format: the turnd servers start once, before the blocks; each
 # block's nginx probes them every 200 ms.
@@ -61,7 +64,16 @@ cert=$x->{cert}
 pkey=$x->{key}
 EOF
 
+# P: behind the one-port stream listener of TEST 7, which connects from
+# 127.0.0.2 with a PROXY header
+our $P = TrtcTest::Turn->start(tls => 1,
+                               conf => "${Conf}proxy-protocol-from=127.0.0.2\n");
+
 $ENV{TEST_NGINX_TURN_PORT} = $A->port;
+$ENV{TEST_NGINX_TURN_P} = $P->port;
+$ENV{TEST_NGINX_TURN_P_TLS} = $P->{tls_port};
+$ENV{TEST_NGINX_STREAM_MODULE} ||=
+    '/usr/lib/nginx/modules/ngx_stream_module.so';
 $ENV{TEST_NGINX_TURN_TLS} = $A->{tls_port};
 $ENV{TEST_NGINX_TURN_B_TLS} = $B->{tls_port};
 $ENV{TEST_NGINX_TURN_E_TLS} = $E->{tls_port};
@@ -109,7 +121,7 @@ plan 'no_plan';
 no_long_string();
 run_tests();
 
-$_->stop for $A, $B, $E;
+$_->stop for $A, $B, $E, $P;
 
 __DATA__
 
@@ -291,3 +303,47 @@ GET /rest
 qr/"uris":\["turns:yun\.test:$ENV{TEST_NGINX_TURN_E_TLS}"\]/
 --- no_error_log eval
 [qr/is down/, "[alert]", "[crit]"]
+
+
+
+=== TEST 7: through one port as deployed (stream, ssl_preread, PROXY protocol): stun-tcp reaches turnd's TCP listener, stun-tls its TLS one
+--- main_config
+    load_module $TEST_NGINX_STREAM_MODULE;
+    stream {
+        map $ssl_preread_protocol $trtc_upstream {
+            ""         127.0.0.1:$TEST_NGINX_TURN_P;
+            default    127.0.0.1:$TEST_NGINX_TURN_P_TLS;
+        }
+        server {
+            listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+            ssl_preread on;
+            proxy_pass $trtc_upstream;
+            proxy_protocol on;
+            proxy_bind 127.0.0.2;
+        }
+    }
+--- http_config
+    upstream turn_tcp {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        trtc_check type=stun-tcp $TEST_NGINX_PROBE;
+    }
+    upstream turn_tls {
+        server 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        trtc_check type=stun-tls host=yun.test
+                   ca=$TEST_NGINX_CERT_DIR/ca.crt $TEST_NGINX_PROBE;
+    }
+--- config
+    location = /st { trtc_status prometheus; }
+    location = /rest {
+        trtc_turn_credentials turn=turns:turn_tls
+                              turn=turn:turn_tcp?transport=tcp;
+    }
+--- init
+Time::HiRes::sleep(0.8);
+--- request eval
+["GET /st", "GET /rest"]
+--- response_body_like eval
+[qr/\A(?=(?s:.*)checks_total\{upstream="turn_tcp"[^}]*\} [1-9])(?=(?s:.*)checks_total\{upstream="turn_tls"[^}]*\} [1-9])(?!(?s:.*)failures_total\{[^}]*\} [1-9])/,
+ qr/"uris":\["turn:127\.0\.0\.1:\d+\?transport=tcp","turns:yun\.test:\d+"\]/]
+--- no_error_log eval
+[qr/trtc check: peer .* is down/, "[alert]", "[crit]"]
