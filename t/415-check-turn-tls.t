@@ -66,8 +66,8 @@ EOF
 
 # P: behind the one-port stream listener of TEST 7, which connects from
 # 127.0.0.2 with a PROXY header
-our $P = TrtcTest::Turn->start(tls => 1,
-                               conf => "${Conf}proxy-protocol-from=127.0.0.2\n");
+our $P = TrtcTest::Turn->start(
+    tls => 1, conf => "${Conf}proxy-protocol-from=127.0.0.2\n");
 
 $ENV{TEST_NGINX_TURN_PORT} = $A->port;
 $ENV{TEST_NGINX_TURN_P} = $P->port;
