@@ -79,8 +79,12 @@ $ENV{TEST_NGINX_TURN_B_TLS} = $B->{tls_port};
 $ENV{TEST_NGINX_TURN_E_TLS} = $E->{tls_port};
 $ENV{TEST_NGINX_EXPIRED_CA} = $x->{ca};
 
-# the probes of every block: often, and one failure is "down"
-$ENV{TEST_NGINX_PROBE} = 'interval=200ms timeout=150ms fails=1 passes=1';
+# the probes of every block: often, and one failure is "down"; valgrind
+# makes TLS handshakes slow, so there they get more time (as in t/400)
+our $Slow = $ENV{TEST_NGINX_USE_VALGRIND} ? 10 : 1;
+$ENV{TEST_NGINX_PROBE} = $Slow > 1
+    ? 'interval=2s timeout=1900ms fails=1 passes=1'
+    : 'interval=200ms timeout=150ms fails=1 passes=1';
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -104,11 +108,11 @@ sub main::uris {
     return "$r->{status} " . ($uris // $r->{content});
 }
 
-# waits (up to 3 s) for the uris to say what re wants
+# waits (up to 3 s, or 30 under valgrind) for the uris to match re
 sub main::wait_uris {
     my ($re) = @_;
     my $u;
-    for (1 .. 30) {
+    for (1 .. 30 * $::Slow) {
         $u = main::uris();
         return $u if $u =~ $re;
         Time::HiRes::sleep(0.1);
@@ -148,7 +152,7 @@ __DATA__
                               turn=turn:turn_udp?transport=udp;
     }
 --- init
-Time::HiRes::sleep(0.8);
+Time::HiRes::sleep(0.8 * $::Slow);
 --- request eval
 ["GET /st", "GET /rest"]
 --- response_body_like eval
@@ -181,7 +185,7 @@ Time::HiRes::sleep(0.8);
                               turn=turns:plain_port;
     }
 --- init
-Time::HiRes::sleep(1);
+Time::HiRes::sleep(1 * $::Slow);
 --- request
 GET /rest
 --- error_code: 503
@@ -212,7 +216,7 @@ GET /rest
 --- init
 my $udp = qr/"turn:127\.0\.0\.1:$ENV{TEST_NGINX_TURN_PORT}\?transport=udp"/;
 my $tls = qr/"turns:yun\.test:$ENV{TEST_NGINX_TURN_B_TLS}"/;
-Time::HiRes::sleep(0.6);
+Time::HiRes::sleep(0.6 * $::Slow);
 my $u = main::uris();
 Test::More::like($u, qr/^200 $udp,$tls$/, 'TEST 3: both URLs while B is up');
 $::B->stop;
@@ -250,7 +254,7 @@ qr/"uris":\["turn:127\.0\.0\.1:$ENV{TEST_NGINX_TURN_PORT}\?transport=udp","turns
                               turn=turns:turn_tls;
     }
 --- init
-Time::HiRes::sleep(0.8);
+Time::HiRes::sleep(0.8 * $::Slow);
 --- request
 GET /rest
 --- response_body_like eval
@@ -277,7 +281,7 @@ qr/\[warn\] .*trtc check: peer 127\.0\.0\.1:$ENV{TEST_NGINX_TURN_TLS} of upstrea
                               turn=turns:turn_tls;
     }
 --- init
-Time::HiRes::sleep(0.8);
+Time::HiRes::sleep(0.8 * $::Slow);
 --- request
 GET /rest
 --- response_body_like eval
@@ -296,7 +300,7 @@ qr/\[warn\] .*trtc check: peer 127\.0\.0\.1:$ENV{TEST_NGINX_TURN_E_TLS} of upstr
 --- config
     location = /rest { trtc_turn_credentials turn=turns:turn_tls; }
 --- init
-Time::HiRes::sleep(0.8);
+Time::HiRes::sleep(0.8 * $::Slow);
 --- request
 GET /rest
 --- response_body_like eval
@@ -339,7 +343,7 @@ qr/"uris":\["turns:yun\.test:$ENV{TEST_NGINX_TURN_E_TLS}"\]/
                               turn=turn:turn_tcp?transport=tcp;
     }
 --- init
-Time::HiRes::sleep(0.8);
+Time::HiRes::sleep(0.8 * $::Slow);
 --- request eval
 ["GET /st", "GET /rest"]
 --- response_body_like eval
