@@ -689,7 +689,7 @@ qr/\[emerg\].*the query may only be \?transport=udp or \?transport=tcp/
 
 
 
-=== TEST 39: turns: takes no ?transport= (t/205 has the rest of turns:)
+=== TEST 39: turns: takes no ?transport= (TEST 49-59 have the rest of turns:)
 --- config
     location = /t {
         trtc_proxy_config turn=turns:turn.example.com:443?transport=tcp;
