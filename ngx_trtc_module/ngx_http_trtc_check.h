@@ -21,6 +21,8 @@
 #define NGX_HTTP_TRTC_CHECK_HTTPS    4
 #define NGX_HTTP_TRTC_CHECK_WSS      5
 #define NGX_HTTP_TRTC_CHECK_STUN     6
+#define NGX_HTTP_TRTC_CHECK_STUN_TCP 7
+#define NGX_HTTP_TRTC_CHECK_STUN_TLS 8
 
 #define NGX_HTTP_TRTC_CHECK_KEY_LEN  160
 #define NGX_HTTP_TRTC_CHECK_ERR_LEN  48
@@ -109,10 +111,15 @@ typedef struct {
 
 
 typedef struct ngx_http_trtc_check_conf_s  ngx_http_trtc_check_conf_t;
+typedef struct ngx_http_trtc_check_target_s  ngx_http_trtc_check_target_t;
+
+/* how a probe reports: set by whoever starts it */
+typedef void (*ngx_http_trtc_check_done_pt)(ngx_http_trtc_check_target_t *t,
+    ngx_uint_t ok, ngx_uint_t status, const char *error);
 
 
 /* a peer to check, in this process */
-typedef struct {
+struct ngx_http_trtc_check_target_s {
     ngx_http_trtc_check_conf_t *conf;
     u_char                      key[NGX_HTTP_TRTC_CHECK_KEY_LEN];
     ngx_str_t                   name;          /* the peer's address */
@@ -135,7 +142,9 @@ typedef struct {
     ngx_addr_t                  metrics_addr;
     ngx_str_t                   metrics_request;
     u_char                     *metrics_buf;
-} ngx_http_trtc_check_target_t;
+
+    ngx_http_trtc_check_done_pt done;          /* the probe's report */
+};
 
 
 /* trtc_check, per upstream{} */
@@ -176,26 +185,17 @@ struct ngx_http_trtc_check_conf_s {
 ngx_uint_t ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
     ngx_str_t *name);
 
+/*
+ * The name a checked peer's certificate is verified against (host=, or
+ * the host of its server line), or NULL when the upstream is unchecked.
+ */
+ngx_str_t *ngx_http_trtc_check_peer_host(ngx_http_upstream_srv_conf_t *uscf,
+    ngx_str_t *name);
+
 /* the zone and the checked upstreams, for trtc_status */
 ngx_http_trtc_check_shm_t *ngx_http_trtc_check_shm(ngx_http_request_t *r);
-ngx_http_trtc_check_peer_t *ngx_http_trtc_check_record(
-    ngx_http_trtc_check_target_t *t);
 ngx_array_t *ngx_http_trtc_check_confs(ngx_http_request_t *r);
 const char *ngx_http_trtc_check_type_name(ngx_uint_t type);
-
-void ngx_http_trtc_check_probe(ngx_http_trtc_check_target_t *t);
-
-/* ngx_http_trtc_check_metrics.c: scrapes of turnd's metrics */
-char *ngx_http_trtc_check_metrics_conf(ngx_conf_t *cf,
-    ngx_http_trtc_check_conf_t *ccf, ngx_str_t *value);
-ngx_int_t ngx_http_trtc_check_metrics_target(ngx_conf_t *cf,
-    ngx_http_trtc_check_conf_t *ccf, ngx_http_trtc_check_target_t *t,
-    ngx_http_upstream_rr_peer_t *peer);
-void ngx_http_trtc_check_scrape(ngx_http_trtc_check_target_t *t);
-ngx_int_t ngx_http_trtc_check_metrics_parse(u_char *p, u_char *last,
-    uint64_t *v);
-void ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t,
-    ngx_uint_t ok, ngx_uint_t status, const char *error);
 
 
 extern ngx_module_t  ngx_http_trtc_check_module;

@@ -8,7 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_trtc_check.h"
+#include "ngx_http_trtc_check_metrics.h"
+#include "ngx_http_trtc_check_target.h"
 
 
 /*

@@ -9,6 +9,9 @@
 #include <ngx_http.h>
 
 #include "ngx_http_trtc_check.h"
+#include "ngx_http_trtc_check_probe.h"
+#include "ngx_http_trtc_check_metrics.h"
+#include "ngx_http_trtc_check_target.h"
 
 
 /*
@@ -56,6 +59,8 @@ static ngx_msec_t ngx_http_trtc_check_jitter(ngx_http_trtc_check_conf_t *ccf);
 static ngx_int_t ngx_http_trtc_check_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us);
 static void ngx_http_trtc_check_apply(ngx_http_trtc_check_conf_t *ccf);
+static void ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t,
+    ngx_uint_t ok, ngx_uint_t status, const char *error);
 
 
 static ngx_command_t  ngx_http_trtc_check_commands[] = {
@@ -109,7 +114,9 @@ static ngx_str_t  ngx_http_trtc_check_types[] = {
     ngx_string("http"),
     ngx_string("https"),
     ngx_string("wss"),
-    ngx_string("stun")
+    ngx_string("stun"),
+    ngx_string("stun-tcp"),
+    ngx_string("stun-tls")
 };
 
 
@@ -307,7 +314,8 @@ ngx_http_trtc_check(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ccf->type == NGX_HTTP_TRTC_CHECK_TLS
         || ccf->type == NGX_HTTP_TRTC_CHECK_HTTPS
-        || ccf->type == NGX_HTTP_TRTC_CHECK_WSS)
+        || ccf->type == NGX_HTTP_TRTC_CHECK_WSS
+        || ccf->type == NGX_HTTP_TRTC_CHECK_STUN_TLS)
     {
         if (ccf->verify && ngx_http_trtc_client_check_ca(cf, &ccf->ca)
                            != NGX_OK)
@@ -450,7 +458,7 @@ static ngx_int_t
 ngx_http_trtc_check_targets(ngx_conf_t *cf, ngx_http_trtc_check_conf_t *ccf)
 {
     u_char                        *p;
-    ngx_uint_t                     i, backup;
+    ngx_uint_t                     backup;
     ngx_url_t                      u;
     ngx_http_upstream_rr_peer_t   *peer;
     ngx_http_upstream_rr_peers_t  *peers;
@@ -471,19 +479,9 @@ ngx_http_trtc_check_targets(ngx_conf_t *cf, ngx_http_trtc_check_conf_t *ccf)
 
             /* one address listed twice is one peer to check */
 
-            t = ccf->targets.elts;
-
-            for (i = 0; i < ccf->targets.nelts; i++) {
-                if (t[i].backup == backup
-                    && t[i].name.len == peer->name.len
-                    && ngx_strncmp(t[i].name.data, peer->name.data,
-                                   peer->name.len) == 0)
-                {
-                    break;
-                }
-            }
-
-            if (i < ccf->targets.nelts) {
+            if (ngx_http_trtc_check_target_find(ccf, &peer->name, backup)
+                != NULL)
+            {
                 continue;
             }
 
@@ -791,6 +789,7 @@ ngx_http_trtc_check_timer(ngx_event_t *ev)
     }
 
     t->start = now;
+    t->done = ngx_http_trtc_check_done;
     ngx_http_trtc_check_probe(t);
 
     /*
@@ -807,7 +806,7 @@ ngx_http_trtc_check_timer(ngx_event_t *ev)
 }
 
 
-void
+static void
 ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t, ngx_uint_t ok,
     ngx_uint_t status, const char *error)
 {
@@ -897,27 +896,6 @@ ngx_http_trtc_check_done(ngx_http_trtc_check_target_t *t, ngx_uint_t ok,
     }
 
     ngx_http_trtc_check_schedule(t, ccf->interval);
-}
-
-
-/* the target's record, if it still is (under the zone's lock) */
-
-ngx_http_trtc_check_peer_t *
-ngx_http_trtc_check_record(ngx_http_trtc_check_target_t *t)
-{
-    ngx_http_trtc_check_peer_t  *rec;
-
-    if (t->index >= t->conf->sh->npeers) {
-        return NULL;
-    }
-
-    rec = &t->conf->sh->peers[t->index];
-
-    if (!rec->used || ngx_strcmp(rec->key, t->key) != 0) {
-        return NULL;
-    }
-
-    return rec;
 }
 
 
@@ -1026,14 +1004,13 @@ ngx_http_trtc_check_init_peer(ngx_http_request_t *r,
 static void
 ngx_http_trtc_check_apply(ngx_http_trtc_check_conf_t *ccf)
 {
-    ngx_uint_t                     i, backup, down, generation;
+    ngx_uint_t                     backup, down, generation;
     ngx_http_upstream_rr_peer_t   *peer;
     ngx_http_upstream_rr_peers_t  *peers, *list;
     ngx_http_trtc_check_target_t  *t;
 
     generation = ccf->sh->generation;
     peers = ccf->upstream->peer.data;
-    t = ccf->targets.elts;
 
     ngx_http_upstream_rr_peers_wlock(peers);
 
@@ -1041,21 +1018,13 @@ ngx_http_trtc_check_apply(ngx_http_trtc_check_conf_t *ccf)
 
         for (peer = list->peer; peer; peer = peer->next) {
 
-            for (i = 0; i < ccf->targets.nelts; i++) {
-                if (t[i].backup == backup
-                    && t[i].name.len == peer->name.len
-                    && ngx_strncmp(t[i].name.data, peer->name.data,
-                                   peer->name.len) == 0)
-                {
-                    break;
-                }
-            }
+            t = ngx_http_trtc_check_target_find(ccf, &peer->name, backup);
 
-            if (i == ccf->targets.nelts) {
+            if (t == NULL) {
                 continue;
             }
 
-            down = t[i].admin_down || ccf->sh->peers[t[i].index].down;
+            down = t->admin_down || ccf->sh->peers[t->index].down;
 
             if (peer->down && !down) {
                 /* a revived peer starts with a clean slate */
@@ -1078,7 +1047,6 @@ ngx_uint_t
 ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
     ngx_str_t *name)
 {
-    ngx_uint_t                     i;
     ngx_http_trtc_check_conf_t    *ccf;
     ngx_http_trtc_check_target_t  *t;
 
@@ -1092,17 +1060,36 @@ ngx_http_trtc_check_peer_usable(ngx_http_upstream_srv_conf_t *uscf,
         return 1;
     }
 
-    t = ccf->targets.elts;
+    t = ngx_http_trtc_check_target_find(ccf, name, NGX_HTTP_TRTC_CHECK_ANY);
 
-    for (i = 0; i < ccf->targets.nelts; i++) {
-        if (t[i].name.len == name->len
-            && ngx_strncmp(t[i].name.data, name->data, name->len) == 0)
-        {
-            return !t[i].admin_down && !ccf->sh->peers[t[i].index].down;
-        }
+    if (t == NULL) {
+        return 1;
     }
 
-    return 1;
+    return !t->admin_down && !ccf->sh->peers[t->index].down;
+}
+
+
+ngx_str_t *
+ngx_http_trtc_check_peer_host(ngx_http_upstream_srv_conf_t *uscf,
+    ngx_str_t *name)
+{
+    ngx_http_trtc_check_conf_t    *ccf;
+    ngx_http_trtc_check_target_t  *t;
+
+    if (uscf->srv_conf == NULL) {
+        return NULL;
+    }
+
+    ccf = ngx_http_conf_upstream_srv_conf(uscf, ngx_http_trtc_check_module);
+
+    if (ccf == NULL || ccf->type == 0) {
+        return NULL;
+    }
+
+    t = ngx_http_trtc_check_target_find(ccf, name, NGX_HTTP_TRTC_CHECK_ANY);
+
+    return t ? &t->host : NULL;
 }
 
 

@@ -10,7 +10,7 @@
 
 #include <trtc_stun.h>
 
-#include "ngx_http_trtc_check.h"
+#include "ngx_http_trtc_check_probe.h"
 
 
 /*
@@ -19,12 +19,19 @@
  * of uri= answered with an expected status; wss: a real WebSocket
  * handshake over TLS answered 101; stun: a Binding request over UDP
  * answered by a Binding success response with the same transaction id
- * (silence until the timeout is a failure, not a pass).
+ * (silence until the timeout is a failure, not a pass); stun-tcp and
+ * stun-tls: the same Binding inside a TCP connection or a TLS one (as
+ * tls: SNI and verification), framed as TURN over TCP is (RFC 8656
+ * section 12.5: messages back to back, no length prefix).
  */
 
 
 static ngx_int_t ngx_http_trtc_check_request(ngx_http_trtc_check_target_t *t);
 static void ngx_http_trtc_check_client_done(ngx_http_trtc_client_t *cl);
+static void ngx_http_trtc_check_stun_request(ngx_http_trtc_check_target_t *t);
+static ngx_int_t ngx_http_trtc_check_stun_answer(ngx_http_trtc_client_t *cl);
+static ngx_uint_t ngx_http_trtc_check_stun_ok(ngx_http_trtc_check_target_t *t,
+    u_char *buf, size_t len);
 static ngx_uint_t ngx_http_trtc_check_expected(ngx_http_trtc_check_conf_t *ccf,
     ngx_uint_t status);
 static void ngx_http_trtc_check_stun(ngx_http_trtc_check_target_t *t);
@@ -42,19 +49,28 @@ ngx_http_trtc_check_probe(ngx_http_trtc_check_target_t *t)
 
     ccf = t->conf;
 
+    if (t->request.data == NULL
+        && ngx_http_trtc_check_request(t) != NGX_OK)
+    {
+        t->done(t, 0, 0, "out of memory");
+        return;
+    }
+
     if (ccf->type == NGX_HTTP_TRTC_CHECK_STUN) {
         ngx_http_trtc_check_stun(t);
         return;
     }
 
-    if (t->request.data == NULL
-        && ngx_http_trtc_check_request(t) != NGX_OK)
-    {
-        ngx_http_trtc_check_done(t, 0, 0, "out of memory");
-        return;
-    }
-
     cl = &t->client;
+    cl->parse = NULL;
+
+    if (ccf->type == NGX_HTTP_TRTC_CHECK_STUN_TCP
+        || ccf->type == NGX_HTTP_TRTC_CHECK_STUN_TLS)
+    {
+        /* a new transaction id each time: an old answer is no answer */
+        ngx_http_trtc_check_stun_request(t);
+        cl->parse = ngx_http_trtc_check_stun_answer;
+    }
 
     cl->sockaddr = t->addr.sockaddr;
     cl->socklen = t->addr.socklen;
@@ -93,6 +109,16 @@ ngx_http_trtc_check_request(ngx_http_trtc_check_target_t *t)
     {
         ngx_str_set(&t->request, "");
         return NGX_OK;
+    }
+
+    if (ccf->type == NGX_HTTP_TRTC_CHECK_STUN
+        || ccf->type == NGX_HTTP_TRTC_CHECK_STUN_TCP
+        || ccf->type == NGX_HTTP_TRTC_CHECK_STUN_TLS)
+    {
+        t->request.data = ngx_pnalloc(ngx_cycle->pool, TRTC_STUN_HEADER_LEN);
+        t->request.len = TRTC_STUN_HEADER_LEN;
+
+        return t->request.data ? NGX_OK : NGX_ERROR;
     }
 
     len = sizeof("GET  HTTP/1.1\r\nHost: \r\n"
@@ -150,23 +176,24 @@ ngx_http_trtc_check_client_done(ngx_http_trtc_client_t *cl)
     ccf = t->conf;
 
     if (!cl->ok) {
-        ngx_http_trtc_check_done(t, 0, 0, cl->error);
+        t->done(t, 0, 0, cl->error);
         return;
     }
 
     if (ccf->type == NGX_HTTP_TRTC_CHECK_TCP
-        || ccf->type == NGX_HTTP_TRTC_CHECK_TLS)
+        || ccf->type == NGX_HTTP_TRTC_CHECK_TLS
+        || cl->parse)
     {
-        ngx_http_trtc_check_done(t, 1, 0, NULL);
+        t->done(t, 1, 0, NULL);
         return;
     }
 
     if (!ngx_http_trtc_check_expected(ccf, cl->status)) {
-        ngx_http_trtc_check_done(t, 0, cl->status, "unexpected status");
+        t->done(t, 0, cl->status, "unexpected status");
         return;
     }
 
-    ngx_http_trtc_check_done(t, 1, cl->status, NULL);
+    t->done(t, 1, cl->status, NULL);
 }
 
 
@@ -192,11 +219,8 @@ static void
 ngx_http_trtc_check_stun(ngx_http_trtc_check_target_t *t)
 {
     ngx_int_t               rc;
-    ngx_uint_t              i;
     ngx_connection_t       *c;
-    trtc_stun_builder_t     b;
     ngx_peer_connection_t   pc;
-    u_char                  buf[TRTC_STUN_HEADER_LEN + 8];
 
     ngx_memzero(&pc, sizeof(ngx_peer_connection_t));
 
@@ -211,7 +235,7 @@ ngx_http_trtc_check_stun(ngx_http_trtc_check_target_t *t)
     rc = ngx_event_connect_peer(&pc);
 
     if (rc != NGX_OK && rc != NGX_AGAIN) {
-        ngx_http_trtc_check_done(t, 0, 0, "connect() failed");
+        t->done(t, 0, 0, "connect() failed");
         return;
     }
 
@@ -221,13 +245,7 @@ ngx_http_trtc_check_stun(ngx_http_trtc_check_target_t *t)
     c->write->handler = ngx_http_trtc_check_stun_read;
     t->udp = c;
 
-    for (i = 0; i < sizeof(t->tid); i++) {
-        t->tid[i] = (u_char) ngx_random();
-    }
-
-    trtc_stun_build_init(&b, buf, sizeof(buf),
-                         trtc_stun_type(TRTC_STUN_BINDING, TRTC_STUN_REQUEST),
-                         t->tid);
+    ngx_http_trtc_check_stun_request(t);
 
     t->udp_timer.handler = ngx_http_trtc_check_stun_timeout;
     t->udp_timer.data = t;
@@ -235,7 +253,9 @@ ngx_http_trtc_check_stun(ngx_http_trtc_check_target_t *t)
     t->udp_timer.cancelable = 1;
     ngx_add_timer(&t->udp_timer, t->conf->timeout);
 
-    if (b.error || c->send(c, buf, b.len) != (ssize_t) b.len) {
+    if (c->send(c, t->request.data, t->request.len)
+        != (ssize_t) t->request.len)
+    {
         ngx_http_trtc_check_stun_finish(t, 0, "send() failed");
         return;
     }
@@ -251,7 +271,6 @@ ngx_http_trtc_check_stun_read(ngx_event_t *rev)
 {
     ssize_t                        n;
     ngx_connection_t              *c;
-    trtc_stun_msg_t                msg;
     ngx_http_trtc_check_target_t  *t;
     u_char                         buf[1500];
 
@@ -286,12 +305,7 @@ ngx_http_trtc_check_stun_read(ngx_event_t *rev)
 
         /* anything else on the socket is ignored until the timeout */
 
-        if (trtc_stun_parse(&msg, buf, n) == TRTC_STUN_OK
-            && msg.len == (size_t) n
-            && msg.method == TRTC_STUN_BINDING
-            && msg.cls == TRTC_STUN_SUCCESS
-            && ngx_memcmp(msg.tid, t->tid, sizeof(t->tid)) == 0)
-        {
+        if (ngx_http_trtc_check_stun_ok(t, buf, n)) {
             ngx_http_trtc_check_stun_finish(t, 1, NULL);
             return;
         }
@@ -319,5 +333,71 @@ ngx_http_trtc_check_stun_finish(ngx_http_trtc_check_target_t *t,
         t->udp = NULL;
     }
 
-    ngx_http_trtc_check_done(t, ok, 0, error);
+    t->done(t, ok, 0, error);
+}
+
+
+/* a Binding request with a new transaction id, into t->request */
+
+static void
+ngx_http_trtc_check_stun_request(ngx_http_trtc_check_target_t *t)
+{
+    ngx_uint_t           i;
+    trtc_stun_builder_t  b;
+
+    for (i = 0; i < sizeof(t->tid); i++) {
+        t->tid[i] = (u_char) ngx_random();
+    }
+
+    trtc_stun_build_init(&b, t->request.data, TRTC_STUN_HEADER_LEN,
+                         trtc_stun_type(TRTC_STUN_BINDING, TRTC_STUN_REQUEST),
+                         t->tid);
+}
+
+
+/* the client's parser for stun-tcp and stun-tls: one whole message */
+
+static ngx_int_t
+ngx_http_trtc_check_stun_answer(ngx_http_trtc_client_t *cl)
+{
+    long                           len;
+    ngx_http_trtc_check_target_t  *t;
+
+    t = cl->data;
+
+    /* the first byte tells: an HTTP answer or a TLS alert is no STUN */
+
+    if ((cl->rbuf[0] & 0xc0) != 0) {
+        cl->error = "not a STUN message";
+        return NGX_ERROR;
+    }
+
+    len = trtc_stun_frame_len(cl->rbuf, cl->nin);
+
+    if (len == 0 || (len > 0 && (size_t) len > cl->nin)) {
+        return NGX_AGAIN;
+    }
+
+    if (len < 0 || !ngx_http_trtc_check_stun_ok(t, cl->rbuf, len)) {
+        cl->error = "not a Binding success response";
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a Binding success response to this probe, exactly len bytes */
+
+static ngx_uint_t
+ngx_http_trtc_check_stun_ok(ngx_http_trtc_check_target_t *t, u_char *buf,
+    size_t len)
+{
+    trtc_stun_msg_t  msg;
+
+    return trtc_stun_parse(&msg, buf, len) == TRTC_STUN_OK
+           && msg.len == len
+           && msg.method == TRTC_STUN_BINDING
+           && msg.cls == TRTC_STUN_SUCCESS
+           && ngx_memcmp(msg.tid, t->tid, sizeof(t->tid)) == 0;
 }

@@ -195,6 +195,7 @@ static void
 ngx_http_trtc_client_read(ngx_event_t *rev)
 {
     ssize_t                  n;
+    ngx_int_t                rc;
     const char              *error;
     ngx_connection_t        *c;
     ngx_http_trtc_client_t  *cl;
@@ -228,6 +229,13 @@ ngx_http_trtc_client_read(ngx_event_t *rev)
         }
 
         if (n == 0) {
+            if (cl->parse) {
+                ngx_http_trtc_client_finish(cl, 0,
+                                            "connection closed before an "
+                                            "answer");
+                return;
+            }
+
             if (cl->got_status) {
                 error = ngx_http_trtc_client_body(cl);
                 ngx_http_trtc_client_finish(cl, error == NULL, error);
@@ -240,6 +248,18 @@ ngx_http_trtc_client_read(ngx_event_t *rev)
         }
 
         cl->nin += n;
+
+        if (cl->parse) {
+            rc = cl->parse(cl);
+
+            if (rc == NGX_AGAIN) {
+                continue;
+            }
+
+            ngx_http_trtc_client_finish(cl, rc == NGX_OK,
+                                        rc == NGX_OK ? NULL : cl->error);
+            return;
+        }
 
         if (cl->got_status) {
             continue;

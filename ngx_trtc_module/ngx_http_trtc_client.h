@@ -29,6 +29,13 @@ typedef struct ngx_http_trtc_client_s  ngx_http_trtc_client_t;
 
 typedef void (*ngx_http_trtc_client_handler_pt)(ngx_http_trtc_client_t *cl);
 
+/*
+ * An answer that is not HTTP: called with each new byte in rbuf[0, nin);
+ * NGX_AGAIN for more, NGX_OK when it is whole and good, NGX_ERROR with
+ * cl->error saying why.
+ */
+typedef ngx_int_t (*ngx_http_trtc_client_parse_pt)(ngx_http_trtc_client_t *cl);
+
 
 struct ngx_http_trtc_client_s {
     /* set by the caller */
@@ -52,6 +59,8 @@ struct ngx_http_trtc_client_s {
      */
     u_char                          *buf;
     size_t                           buf_size;
+
+    ngx_http_trtc_client_parse_pt    parse;       /* NULL: HTTP */
 
     /* results, when the handler runs */
     ngx_str_t                        body;        /* in buf, when ok */

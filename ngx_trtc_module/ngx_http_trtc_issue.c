@@ -18,14 +18,12 @@ typedef struct {
     ngx_str_t                    password;
     ngx_str_t                    websocket;
     ngx_str_t                    logger;
-    ngx_array_t                  servers;     /* ngx_str_t: URIs or addrs */
+    ngx_array_t                  servers;     /* turn_server_t */
 } ngx_http_trtc_answer_t;
 
 
 static char *ngx_http_trtc_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf, ngx_uint_t type);
-static char *ngx_http_trtc_issuer_turn(ngx_conf_t *cf,
-    ngx_http_trtc_issuer_t *issuer, ngx_str_t *value);
 static char *ngx_http_trtc_issuer_cv(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_complex_value_t **cvp);
 static ngx_int_t ngx_http_trtc_issue_handler(ngx_http_request_t *r);
@@ -33,15 +31,6 @@ static ngx_int_t ngx_http_trtc_issue_user(ngx_http_request_t *r,
     ngx_http_trtc_issuer_t *issuer, ngx_str_t *user);
 static ngx_int_t ngx_http_trtc_issue_servers(ngx_http_request_t *r,
     ngx_http_trtc_issuer_t *issuer, ngx_array_t *servers);
-static ngx_int_t ngx_http_trtc_issue_upstream(ngx_http_request_t *r,
-    ngx_http_trtc_issuer_t *issuer, ngx_http_upstream_srv_conf_t *us,
-    ngx_array_t *servers);
-static ngx_int_t ngx_http_trtc_issue_peers(ngx_http_request_t *r,
-    ngx_http_trtc_issuer_t *issuer, ngx_http_upstream_srv_conf_t *us,
-    ngx_http_upstream_rr_peers_t *peers, ngx_array_t *servers);
-static ngx_int_t ngx_http_trtc_issue_add(ngx_http_request_t *r,
-    ngx_array_t *servers, const char *prefix, ngx_str_t *s,
-    const char *suffix);
 static ngx_int_t ngx_http_trtc_issue_proxy_url(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv, const char *tls, const char *plain,
     const char *path, ngx_str_t *url);
@@ -50,7 +39,7 @@ static ngx_buf_t *ngx_http_trtc_issue_rest(ngx_http_request_t *r,
 static ngx_buf_t *ngx_http_trtc_issue_proxy(ngx_http_request_t *r,
     ngx_http_trtc_issuer_t *issuer, ngx_http_trtc_answer_t *a);
 static u_char *ngx_http_trtc_issue_turn_server(u_char *p,
-    ngx_http_trtc_answer_t *a, ngx_str_t *addr);
+    ngx_http_trtc_answer_t *a, ngx_http_trtc_turn_server_t *s);
 
 
 static ngx_str_t  ngx_http_trtc_methods = ngx_string("GET, HEAD");
@@ -143,7 +132,7 @@ ngx_http_trtc_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
             s.len = value[i].len - 5;
             s.data = value[i].data + 5;
 
-            rv = ngx_http_trtc_issuer_turn(cf, issuer, &s);
+            rv = ngx_http_trtc_turn_parse(cf, &issuer->turn, &s);
             if (rv != NGX_CONF_OK) {
                 return rv;
             }
@@ -238,105 +227,6 @@ invalid:
 }
 
 
-/*
- * turn=URL (turn: or turns:, as given to browsers) or turn=NAME, an
- * upstream{} of TURN servers, looked up once the http block is parsed.
- */
-
-static char *
-ngx_http_trtc_issuer_turn(ngx_conf_t *cf, ngx_http_trtc_issuer_t *issuer,
-    ngx_str_t *value)
-{
-    u_char                *p, *last;
-    ngx_url_t              u;
-    ngx_http_trtc_turn_t  *turn;
-
-    turn = ngx_array_push(&issuer->turn);
-    if (turn == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(turn, sizeof(ngx_http_trtc_turn_t));
-
-    turn->value = *value;
-
-    if (value->len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "empty \"turn=\" parameter");
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_strlchr(value->data, value->data + value->len, ':') == NULL) {
-        /* an upstream name: upstream names have no port */
-        return NGX_CONF_OK;
-    }
-
-    if (value->len > 5 && ngx_strncasecmp(value->data, (u_char *) "turn:", 5)
-                          == 0)
-    {
-        p = value->data + 5;
-
-    } else if (value->len > 6
-               && ngx_strncasecmp(value->data, (u_char *) "turns:", 6) == 0)
-    {
-        if (issuer->type == NGX_HTTP_TRTC_PROXY) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\": the SDK's turnServer url has no "
-                               "scheme, so it cannot say \"turns:\"",
-                               value);
-            return NGX_CONF_ERROR;
-        }
-
-        p = value->data + 6;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid TURN URL \"%V\": expected "
-                           "turn:HOST[:PORT][?transport=udp|tcp], "
-                           "turns:... or an upstream name", value);
-        return NGX_CONF_ERROR;
-    }
-
-    last = ngx_strlchr(p, value->data + value->len, '?');
-    if (last == NULL) {
-        last = value->data + value->len;
-    }
-
-    turn->addr.data = p;
-    turn->addr.len = last - p;
-
-    /* host[:port], checked the way "listen" or "server" check theirs */
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    u.url = turn->addr;
-    u.default_port = 3478;
-    u.no_resolve = 1;
-
-    if (turn->addr.len == 0
-        || ngx_parse_url(cf->pool, &u) != NGX_OK
-        || u.uri.len)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid TURN URL \"%V\"%s%s", value,
-                           u.err ? ": " : "", u.err ? u.err : "");
-        return NGX_CONF_ERROR;
-    }
-
-    if (last < value->data + value->len
-        && ngx_strcmp(last, "?transport=udp") != 0
-        && ngx_strcmp(last, "?transport=tcp") != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid TURN URL \"%V\": the query may only be "
-                           "?transport=udp or ?transport=tcp", value);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
 static char *
 ngx_http_trtc_issuer_cv(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_complex_value_t **cvp)
@@ -365,16 +255,11 @@ ngx_http_trtc_issuer_cv(ngx_conf_t *cf, ngx_str_t *value,
 ngx_int_t
 ngx_http_trtc_issue_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_str_t                      *name;
-    ngx_uint_t                      i, j, k;
-    ngx_http_trtc_turn_t           *turn;
+    ngx_uint_t                      i;
     ngx_http_trtc_issuer_t        **issuers, *issuer;
     ngx_http_trtc_main_conf_t      *tmcf;
-    ngx_http_upstream_srv_conf_t  **uscfp;
-    ngx_http_upstream_main_conf_t  *umcf;
 
     tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_trtc_module);
-    umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_upstream_module);
 
     issuers = tmcf->issuers.elts;
 
@@ -402,53 +287,15 @@ ngx_http_trtc_issue_postconfiguration(ngx_conf_t *cf)
 
         tmcf->cred->need_secret = 1;
 
-        turn = issuer->turn.elts;
-
-        for (j = 0; j < issuer->turn.nelts; j++) {
-
-            if (turn[j].addr.len) {
-                continue;
-            }
-
-            name = &turn[j].value;
-            uscfp = umcf->upstreams.elts;
-
-            for (k = 0; k < umcf->upstreams.nelts; k++) {
-
-                /* an upstream{} block, not a proxy_pass host name */
-
-                if ((uscfp[k]->flags & NGX_HTTP_UPSTREAM_CREATE)
-                    && uscfp[k]->host.len == name->len
-                    && ngx_strncasecmp(uscfp[k]->host.data, name->data,
-                                       name->len)
-                       == 0)
-                {
-                    turn[j].upstream = uscfp[k];
-                    break;
-                }
-            }
-
-            if (turn[j].upstream == NULL) {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "no upstream \"%V\" for \"turn=%V\" of \"%V\" "
-                              "in %s:%ui", name, name, &issuer->directive,
-                              issuer->file, issuer->line);
-                return NGX_ERROR;
-            }
+        if (ngx_http_trtc_turn_resolve(cf, &issuer->turn, &issuer->directive,
+                                       issuer->file, issuer->line)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
     }
 
     return NGX_OK;
-}
-
-
-ngx_uint_t
-ngx_http_trtc_turn_peer_usable(ngx_http_upstream_srv_conf_t *us,
-    ngx_http_upstream_rr_peer_t *peer)
-{
-    /* "down" in the upstream{} block, or trtc_check's verdict */
-
-    return !peer->down && ngx_http_trtc_check_peer_usable(us, &peer->name);
 }
 
 
@@ -512,7 +359,10 @@ ngx_http_trtc_issue_handler(ngx_http_request_t *r)
 
     ngx_memzero(&a, sizeof(ngx_http_trtc_answer_t));
 
-    if (ngx_array_init(&a.servers, r->pool, 4, sizeof(ngx_str_t)) != NGX_OK) {
+    if (ngx_array_init(&a.servers, r->pool, 4,
+                       sizeof(ngx_http_trtc_turn_server_t))
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -652,37 +502,17 @@ ngx_http_trtc_issue_user(ngx_http_request_t *r,
 
 
 /*
- * trtc_turn_credentials lists URIs: turn= URLs as written, and for each
- * upstream peer turn:ADDR?transport=udp and ?transport=tcp.
- * trtc_proxy_config lists the SDK's scheme-less "host:port" urls.
+ * The usable TURN servers, each with its URLs in the order to try them:
+ * trtc_turn_credentials lists them all, trtc_proxy_config one object per
+ * server.
  */
 
 static ngx_int_t
 ngx_http_trtc_issue_servers(ngx_http_request_t *r,
     ngx_http_trtc_issuer_t *issuer, ngx_array_t *servers)
 {
-    ngx_int_t              rc;
-    ngx_uint_t             i;
-    ngx_http_trtc_turn_t  *turn;
-
-    turn = issuer->turn.elts;
-
-    for (i = 0; i < issuer->turn.nelts; i++) {
-
-        if (turn[i].upstream) {
-            rc = ngx_http_trtc_issue_upstream(r, issuer, turn[i].upstream,
-                                              servers);
-
-        } else if (issuer->type == NGX_HTTP_TRTC_REST) {
-            rc = ngx_http_trtc_issue_add(r, servers, "", &turn[i].value, "");
-
-        } else {
-            rc = ngx_http_trtc_issue_add(r, servers, "", &turn[i].addr, "");
-        }
-
-        if (rc != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_trtc_turn_servers(r, &issuer->turn, servers) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (servers->nelts == 0) {
@@ -691,123 +521,6 @@ ngx_http_trtc_issue_servers(ngx_http_request_t *r,
                       &issuer->directive);
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_trtc_issue_upstream(ngx_http_request_t *r,
-    ngx_http_trtc_issuer_t *issuer, ngx_http_upstream_srv_conf_t *us,
-    ngx_array_t *servers)
-{
-    ngx_int_t                      rc;
-    ngx_uint_t                     n;
-    ngx_http_upstream_rr_peers_t  *peers;
-
-    /*
-     * Every stock balancer keeps round-robin peers here (with "zone", in
-     * shared memory, hence the lock); backup peers only stand in when no
-     * primary one is usable, as for proxying.
-     */
-
-    peers = us->peer.data;
-
-    if (peers == NULL) {
-        return NGX_OK;
-    }
-
-    ngx_http_upstream_rr_peers_rlock(peers);
-
-    n = servers->nelts;
-
-    rc = ngx_http_trtc_issue_peers(r, issuer, us, peers, servers);
-
-    if (rc == NGX_OK && servers->nelts == n && peers->next) {
-        rc = ngx_http_trtc_issue_peers(r, issuer, us, peers->next, servers);
-    }
-
-    ngx_http_upstream_rr_peers_unlock(peers);
-
-    return rc;
-}
-
-
-static ngx_int_t
-ngx_http_trtc_issue_peers(ngx_http_request_t *r,
-    ngx_http_trtc_issuer_t *issuer, ngx_http_upstream_srv_conf_t *us,
-    ngx_http_upstream_rr_peers_t *peers, ngx_array_t *servers)
-{
-    ngx_http_upstream_rr_peer_t  *peer;
-
-    for (peer = peers->peer; peer; peer = peer->next) {
-
-        if (!ngx_http_trtc_turn_peer_usable(us, peer)) {
-            continue;
-        }
-
-        if (issuer->type == NGX_HTTP_TRTC_PROXY) {
-            if (ngx_http_trtc_issue_add(r, servers, "", &peer->name, "")
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_http_trtc_issue_add(r, servers, "turn:", &peer->name,
-                                    "?transport=udp")
-            != NGX_OK
-            || ngx_http_trtc_issue_add(r, servers, "turn:", &peer->name,
-                                       "?transport=tcp")
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/* appends prefix + s + suffix (copied: peer names may be in a zone) */
-
-static ngx_int_t
-ngx_http_trtc_issue_add(ngx_http_request_t *r, ngx_array_t *servers,
-    const char *prefix, ngx_str_t *s, const char *suffix)
-{
-    u_char      *p;
-    size_t       len;
-    ngx_str_t   *v;
-    ngx_uint_t   i;
-
-    len = ngx_strlen(prefix) + s->len + ngx_strlen(suffix);
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(p, "%s%V%s", prefix, s, suffix);
-
-    /* "turn:a?transport=udp" and "...=tcp" give one url to the SDK */
-
-    v = servers->elts;
-
-    for (i = 0; i < servers->nelts; i++) {
-        if (v[i].len == len && ngx_strncmp(v[i].data, p, len) == 0) {
-            return NGX_OK;
-        }
-    }
-
-    v = ngx_array_push(servers);
-    if (v == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->data = p;
-    v->len = len;
 
     return NGX_OK;
 }
@@ -901,13 +614,14 @@ static ngx_buf_t *
 ngx_http_trtc_issue_rest(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
     ngx_http_trtc_answer_t *a)
 {
-    u_char      *p;
-    size_t       len;
-    ngx_buf_t   *b;
-    ngx_str_t   *uri;
-    ngx_uint_t   i;
+    u_char                       *p;
+    size_t                        len;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    i, j, n;
+    ngx_http_trtc_turn_url_t     *u;
+    ngx_http_trtc_turn_server_t  *s;
 
-    uri = a->servers.elts;
+    s = a->servers.elts;
 
     len = sizeof("{\"username\":,\"password\":,\"ttl\":,\"uris\":[]}\n") - 1
           + ngx_http_trtc_json_str_size(a->user.len)
@@ -915,7 +629,11 @@ ngx_http_trtc_issue_rest(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
           + NGX_TIME_T_LEN;
 
     for (i = 0; i < a->servers.nelts; i++) {
-        len += 1 + ngx_http_trtc_json_str_size(uri[i].len);
+        u = s[i].urls.elts;
+
+        for (j = 0; j < s[i].urls.nelts; j++) {
+            len += 1 + ngx_http_trtc_json_str_size(u[j].url.len);
+        }
     }
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -929,12 +647,18 @@ ngx_http_trtc_issue_rest(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
     p = ngx_http_trtc_json_str(p, &a->password);
     p = ngx_sprintf(p, ",\"ttl\":%T,\"uris\":[", issuer->ttl);
 
-    for (i = 0; i < a->servers.nelts; i++) {
-        if (i) {
-            *p++ = ',';
-        }
+    n = 0;
 
-        p = ngx_http_trtc_json_str(p, &uri[i]);
+    for (i = 0; i < a->servers.nelts; i++) {
+        u = s[i].urls.elts;
+
+        for (j = 0; j < s[i].urls.nelts; j++) {
+            if (n++) {
+                *p++ = ',';
+            }
+
+            p = ngx_http_trtc_json_str(p, &u[j].url);
+        }
     }
 
     p = ngx_cpymem(p, "]}\n", 3);
@@ -948,20 +672,25 @@ ngx_http_trtc_issue_rest(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
 /*
  * The SDK's proxy object:
  * {"websocketProxy":"...","turnServer":T,"iceTransportPolicy":"all",
- *  "loggerProxy":"..."}, T one object or an array of them.
+ *  "loggerProxy":"..."}, T one object or an array of them, one per server:
+ * {"url":"HOST:PORT","username":"...","credential":"...",
+ *  "credentialType":"password","urls":["turn:...",...]}.  "url" is the
+ * SDK's scheme-less address of the server's first URL; "urls" are all,
+ * in order, as an RTCIceServer has them.
  */
 
 static ngx_buf_t *
 ngx_http_trtc_issue_proxy(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
     ngx_http_trtc_answer_t *a)
 {
-    u_char      *p;
-    size_t       len, one;
-    ngx_buf_t   *b;
-    ngx_str_t   *addr;
-    ngx_uint_t   i, n, array;
+    u_char                       *p;
+    size_t                        len, one;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    i, j, n, array;
+    ngx_http_trtc_turn_url_t     *u;
+    ngx_http_trtc_turn_server_t  *s;
 
-    addr = a->servers.elts;
+    s = a->servers.elts;
     n = a->servers.nelts;
 
     switch (issuer->turn_server) {
@@ -979,7 +708,7 @@ ngx_http_trtc_issue_proxy(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
         array = (n > 1);
     }
 
-    one = sizeof("{\"url\":,\"username\":,\"credential\":,"
+    one = sizeof("{\"url\":,\"urls\":[],\"username\":,\"credential\":,"
                  "\"credentialType\":\"password\"},") - 1
           + ngx_http_trtc_json_str_size(a->user.len)
           + ngx_http_trtc_json_str_size(a->password.len);
@@ -990,7 +719,12 @@ ngx_http_trtc_issue_proxy(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
           + ngx_http_trtc_json_str_size(a->logger.len);
 
     for (i = 0; i < n; i++) {
-        len += one + ngx_http_trtc_json_str_size(addr[i].len);
+        u = s[i].urls.elts;
+        len += one + ngx_http_trtc_json_str_size(u[0].addr.len);
+
+        for (j = 0; j < s[i].urls.nelts; j++) {
+            len += 1 + ngx_http_trtc_json_str_size(u[j].url.len);
+        }
     }
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -1012,7 +746,7 @@ ngx_http_trtc_issue_proxy(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
             *p++ = ',';
         }
 
-        p = ngx_http_trtc_issue_turn_server(p, a, &addr[i]);
+        p = ngx_http_trtc_issue_turn_server(p, a, &s[i]);
     }
 
     if (array) {
@@ -1032,16 +766,35 @@ ngx_http_trtc_issue_proxy(ngx_http_request_t *r, ngx_http_trtc_issuer_t *issuer,
 
 static u_char *
 ngx_http_trtc_issue_turn_server(u_char *p, ngx_http_trtc_answer_t *a,
-    ngx_str_t *addr)
+    ngx_http_trtc_turn_server_t *s)
 {
+    ngx_uint_t                 i;
+    ngx_http_trtc_turn_url_t  *u;
+
+    u = s->urls.elts;
+
+    /* "urls" last: the seed's four keys keep their order */
+
     p = ngx_cpymem(p, "{\"url\":", sizeof("{\"url\":") - 1);
-    p = ngx_http_trtc_json_str(p, addr);
+    p = ngx_http_trtc_json_str(p, &u[0].addr);
     p = ngx_cpymem(p, ",\"username\":", sizeof(",\"username\":") - 1);
     p = ngx_http_trtc_json_str(p, &a->user);
     p = ngx_cpymem(p, ",\"credential\":", sizeof(",\"credential\":") - 1);
     p = ngx_http_trtc_json_str(p, &a->password);
-    p = ngx_cpymem(p, ",\"credentialType\":\"password\"}",
-                   sizeof(",\"credentialType\":\"password\"}") - 1);
+    p = ngx_cpymem(p, ",\"credentialType\":\"password\"",
+                   sizeof(",\"credentialType\":\"password\"") - 1);
+    p = ngx_cpymem(p, ",\"urls\":[", sizeof(",\"urls\":[") - 1);
+
+    for (i = 0; i < s->urls.nelts; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_http_trtc_json_str(p, &u[i].url);
+    }
+
+    *p++ = ']';
+    *p++ = '}';
 
     return p;
 }

@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_trtc_turn.h"
+
 
 /*
  * trtc_turn_credentials and trtc_proxy_config: locations that hand out
@@ -29,14 +31,6 @@
 #define NGX_HTTP_TRTC_DEFAULT_TTL        86400
 #define NGX_HTTP_TRTC_DEFAULT_NAME       "trtc"
 #define NGX_HTTP_TRTC_NAME_MAX           256
-
-
-/* one turn= parameter */
-typedef struct {
-    ngx_str_t                        value;      /* as written */
-    ngx_str_t                        addr;       /* URL: host[:port] */
-    ngx_http_upstream_srv_conf_t    *upstream;   /* or an upstream{} */
-} ngx_http_trtc_turn_t;
 
 
 typedef struct {
@@ -73,13 +67,6 @@ ngx_int_t ngx_http_trtc_issue_postconfiguration(ngx_conf_t *cf);
  */
 ngx_int_t ngx_http_trtc_issue_proxy_urls(ngx_http_request_t *r,
     ngx_http_trtc_issuer_t *issuer, ngx_str_t *websocket, ngx_str_t *logger);
-
-/*
- * Whether a peer of a TURN upstream is handed out.  The one place that
- * decides it: "down" in the configuration today, health checks later.
- */
-ngx_uint_t ngx_http_trtc_turn_peer_usable(ngx_http_upstream_srv_conf_t *us,
-    ngx_http_upstream_rr_peer_t *peer);
 
 
 #endif /* _NGX_HTTP_TRTC_ISSUE_H_INCLUDED_ */

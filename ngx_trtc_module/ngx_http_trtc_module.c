@@ -16,10 +16,6 @@ static void *ngx_http_trtc_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_trtc_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_trtc_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static ngx_int_t ngx_http_trtc_counters_add(ngx_conf_t *cf,
-    ngx_http_trtc_main_conf_t *tmcf);
-static ngx_int_t ngx_http_trtc_counters_init(ngx_shm_zone_t *shm_zone,
-    void *data);
 static ngx_int_t ngx_http_trtc_init_process(ngx_cycle_t *cycle);
 
 
@@ -88,9 +84,6 @@ ngx_module_t  ngx_http_trtc_module = {
 };
 
 
-static ngx_str_t  ngx_http_trtc_counters_name = ngx_string("trtc_counters");
-
-
 static ngx_int_t
 ngx_http_trtc_postconfiguration(ngx_conf_t *cf)
 {
@@ -102,10 +95,11 @@ ngx_http_trtc_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (tmcf->issuers.nelts
-        && ngx_http_trtc_counters_add(cf, tmcf) != NGX_OK)
-    {
-        return NGX_ERROR;
+    if (tmcf->issuers.nelts) {
+        tmcf->counters = ngx_http_trtc_counters_zone(cf, NULL, NULL);
+        if (tmcf->counters == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;
@@ -173,59 +167,6 @@ ngx_http_trtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->allow_origin, prev->allow_origin, NULL);
 
     return NGX_CONF_OK;
-}
-
-
-static ngx_int_t
-ngx_http_trtc_counters_add(ngx_conf_t *cf, ngx_http_trtc_main_conf_t *tmcf)
-{
-    ngx_shm_zone_t  *shm_zone;
-
-    /* the smallest zone nginx's slab allocator is happy with */
-
-    shm_zone = ngx_shared_memory_add(cf, &ngx_http_trtc_counters_name,
-                                     8 * ngx_pagesize, &ngx_http_trtc_module);
-    if (shm_zone == NULL) {
-        return NGX_ERROR;
-    }
-
-    shm_zone->init = ngx_http_trtc_counters_init;
-
-    tmcf->counters = shm_zone;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_trtc_counters_init(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_slab_pool_t           *shpool;
-    ngx_http_trtc_counters_t  *counters;
-
-    /* a reload keeps the zone, and the counts go on */
-
-    if (data) {
-        shm_zone->data = data;
-        return NGX_OK;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        return NGX_OK;
-    }
-
-    counters = ngx_slab_calloc(shpool, sizeof(ngx_http_trtc_counters_t));
-    if (counters == NULL) {
-        return NGX_ERROR;
-    }
-
-    shpool->data = counters;
-    shm_zone->data = counters;
-
-    return NGX_OK;
 }
 
 

@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_trtc_counters.h"
 #include "ngx_http_trtc_cred.h"
 #include "ngx_http_trtc_issue.h"
 #include "ngx_http_trtc_json.h"
@@ -19,15 +20,6 @@
 
 
 #define NGX_HTTP_TRTC_VERSION  "0.1.0"
-
-
-/*
- * Counters in the shared zone "trtc_counters", for the status page: they
- * add up across workers and survive a reload.
- */
-typedef struct {
-    ngx_atomic_t                 credentials_issued;
-} ngx_http_trtc_counters_t;
 
 
 typedef struct {

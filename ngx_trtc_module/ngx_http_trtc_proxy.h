@@ -12,13 +12,14 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_trtc_counters.h"
+
 
 #define NGX_HTTP_TRTC_NONE        0
 #define NGX_HTTP_TRTC_SIGNALING   1
 #define NGX_HTTP_TRTC_LOGGER      2
 
 
-#define NGX_HTTP_TRTC_MAX_SPOOLS  8
 
 
 typedef struct ngx_http_trtc_spool_s  ngx_http_trtc_spool_t;
@@ -40,31 +41,6 @@ typedef struct {
 } ngx_http_trtc_proxy_loc_t;
 
 
-/* in shared memory: every worker adds to the same counters */
-typedef struct {
-    ngx_atomic_t                signaling_open;
-    ngx_atomic_t                signaling_total;
-    ngx_atomic_t                signaling_bytes_up;     /* to upstream */
-    ngx_atomic_t                signaling_bytes_down;   /* to clients */
-    ngx_atomic_t                uploads_proxied;
-    ngx_atomic_t                uploads_spooled;
-    ngx_atomic_t                uploads_replayed;
-    ngx_atomic_t                uploads_refused;
-    ngx_atomic_t                uploads_rejected;   /* set aside: 4xx */
-    ngx_atomic_t                uploads_expired;    /* max_age, attempts */
-    ngx_atomic_t                uploads_damaged;    /* unreadable file */
-    ngx_atomic_t                spool_bytes[NGX_HTTP_TRTC_MAX_SPOOLS];
-    ngx_atomic_t                spool_files[NGX_HTTP_TRTC_MAX_SPOOLS];
-    /* spooled, not yet tried once by the replayer: the outage's backlog */
-    ngx_atomic_t                spool_fresh[NGX_HTTP_TRTC_MAX_SPOOLS];
-
-    /* the diagnostics page's own tries, kept out of the counts above */
-    ngx_atomic_t                signaling_test;
-    ngx_atomic_t                uploads_test;
-    ngx_atomic_t                uploads_test_spooled;
-} ngx_http_trtc_proxy_counters_t;
-
-
 /* a logger request's own state */
 typedef struct {
     unsigned                    spooled:1;     /* answered by the spool */
@@ -80,7 +56,7 @@ typedef struct {
 ngx_uint_t ngx_http_trtc_proxy_is_test(ngx_http_request_t *r);
 
 /* the counters of the request's configuration, or NULL */
-ngx_http_trtc_proxy_counters_t *ngx_http_trtc_proxy_get_counters(
+ngx_http_trtc_counters_t *ngx_http_trtc_proxy_get_counters(
     ngx_http_request_t *r);
 
 char *ngx_http_trtc_logger_spool(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -93,13 +69,13 @@ ngx_int_t ngx_http_trtc_spool_init_conf(ngx_conf_t *cf,
  * the upload is being written; next() sends the answer later).
  */
 ngx_int_t ngx_http_trtc_spool_response(ngx_http_request_t *r,
-    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc,
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_counters_t *pc,
     ngx_http_output_header_filter_pt next);
 
 ngx_uint_t ngx_http_trtc_spool_behind(ngx_http_request_t *r,
-    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc);
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_counters_t *pc);
 ngx_int_t ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
-    ngx_array_t *spools, ngx_http_trtc_proxy_counters_t *counters);
+    ngx_array_t *spools, ngx_http_trtc_counters_t *counters);
 void ngx_http_trtc_spool_exit_process(ngx_array_t *spools);
 ngx_int_t ngx_http_trtc_spool_init_process(ngx_cycle_t *cycle,
     ngx_array_t *passes);

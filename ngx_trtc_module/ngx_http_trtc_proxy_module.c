@@ -39,7 +39,7 @@ typedef struct {
 
     /* in this cycle's zone: never a global, which a reload would leave
        pointing into an unmapped zone */
-    ngx_http_trtc_proxy_counters_t  *counters;
+    ngx_http_trtc_counters_t        *counters;
 } ngx_http_trtc_proxy_main_conf_t;
 
 
@@ -67,8 +67,8 @@ static ngx_int_t ngx_http_trtc_resolve_host(ngx_conf_t *cf,
     ngx_http_trtc_proxy_loc_t *plcf);
 static ngx_int_t ngx_http_trtc_check_headers(ngx_conf_t *cf,
     ngx_http_trtc_proxy_loc_t *plcf);
-static ngx_int_t ngx_http_trtc_proxy_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
+static ngx_int_t ngx_http_trtc_proxy_ready(ngx_http_trtc_counters_t *counters,
+    ngx_log_t *log, void *data);
 static ngx_int_t ngx_http_trtc_connection_upgrade_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_trtc_upstream_host_variable(ngx_http_request_t *r,
@@ -158,7 +158,6 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_trtc_proxy_loc_t *plcf = conf;
 
     ngx_str_t                        *value, url, ca, timeout, max_body;
-    ngx_str_t                         name;
     ngx_uint_t                        i, kind;
     ngx_flag_t                        verify;
     ngx_http_trtc_proxy_loc_t       **pass;
@@ -284,18 +283,13 @@ ngx_http_trtc_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     *pass = plcf;
 
     if (pmcf->shm_zone == NULL) {
-        ngx_str_set(&name, "trtc_proxy");
-
-        pmcf->shm_zone = ngx_shared_memory_add(cf, &name, 4 * ngx_pagesize,
-                                               &ngx_http_trtc_proxy_module);
+        pmcf->shm_zone = ngx_http_trtc_counters_zone(cf,
+                                                   ngx_http_trtc_proxy_ready,
+                                                   pmcf);
         if (pmcf->shm_zone == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        /* until the zone is initialized, its data is the configuration */
-
-        pmcf->shm_zone->init = ngx_http_trtc_proxy_init_zone;
-        pmcf->shm_zone->data = pmcf;
         pmcf->cycle = cf->cycle;
     }
 
@@ -559,40 +553,20 @@ ngx_http_trtc_resolve_host(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf)
 }
 
 
+/* the counters are there: the spools count what earlier runs left */
+
 static ngx_int_t
-ngx_http_trtc_proxy_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+ngx_http_trtc_proxy_ready(ngx_http_trtc_counters_t *counters, ngx_log_t *log,
+    void *data)
 {
-    ngx_slab_pool_t                  *shpool;
-    ngx_http_trtc_proxy_counters_t   *counters;
-    ngx_http_trtc_proxy_main_conf_t  *pmcf;
+    ngx_http_trtc_proxy_main_conf_t  *pmcf = data;
 
-    pmcf = shm_zone->data;
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (data) {
-        /* a reload: the counters go on */
-        counters = data;
-
-    } else if (shm_zone->shm.exists) {
-        counters = shpool->data;
-
-    } else {
-        counters = ngx_slab_calloc(shpool,
-                                   sizeof(ngx_http_trtc_proxy_counters_t));
-        if (counters == NULL) {
-            return NGX_ERROR;
-        }
-
-        shpool->data = counters;
-    }
-
-    shm_zone->data = counters;
     pmcf->counters = counters;
 
     /* the whole configuration is read now, the workers' user included */
 
-    return ngx_http_trtc_spool_init_zone(pmcf->cycle, shm_zone->shm.log,
-                                         &pmcf->spools, counters);
+    return ngx_http_trtc_spool_init_zone(pmcf->cycle, log, &pmcf->spools,
+                                         counters);
 }
 
 
@@ -647,7 +621,7 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
     ngx_pool_cleanup_t              *cln;
     ngx_http_trtc_proxy_ctx_t       *ctx;
     ngx_http_trtc_proxy_loc_t       *plcf;
-    ngx_http_trtc_proxy_counters_t  *pc;
+    ngx_http_trtc_counters_t        *pc;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_proxy_module);
     pc = ngx_http_trtc_proxy_get_counters(r);
@@ -722,7 +696,7 @@ ngx_http_trtc_proxy_header_filter(ngx_http_request_t *r)
 static void
 ngx_http_trtc_proxy_session_done(void *data)
 {
-    ngx_http_trtc_proxy_counters_t  *pc = data;
+    ngx_http_trtc_counters_t        *pc = data;
 
     (void) ngx_atomic_fetch_add(&pc->signaling_open, -1);
 }
@@ -766,7 +740,7 @@ ngx_http_trtc_proxy_is_test(ngx_http_request_t *r)
 }
 
 
-ngx_http_trtc_proxy_counters_t *
+ngx_http_trtc_counters_t *
 ngx_http_trtc_proxy_get_counters(ngx_http_request_t *r)
 {
     ngx_http_trtc_proxy_main_conf_t  *pmcf;
@@ -782,7 +756,7 @@ ngx_http_trtc_proxy_log_handler(ngx_http_request_t *r)
 {
     ngx_http_upstream_t             *u;
     ngx_http_trtc_proxy_loc_t       *plcf;
-    ngx_http_trtc_proxy_counters_t  *pc;
+    ngx_http_trtc_counters_t        *pc;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_trtc_proxy_module);
     pc = ngx_http_trtc_proxy_get_counters(r);

@@ -37,7 +37,7 @@
 typedef struct {
     ngx_http_request_t         *request;
     ngx_http_trtc_spool_t      *spool;
-    ngx_http_trtc_proxy_counters_t  *counters;
+    ngx_http_trtc_counters_t        *counters;
     ngx_http_output_header_filter_pt  next;
     ngx_chain_t                *bufs;
     off_t                       size;
@@ -305,7 +305,7 @@ ngx_http_trtc_spool_writable(ngx_cycle_t *cycle, ngx_str_t *dir)
 
 ngx_int_t
 ngx_http_trtc_spool_init_zone(ngx_cycle_t *cycle, ngx_log_t *log,
-    ngx_array_t *spools, ngx_http_trtc_proxy_counters_t *counters)
+    ngx_array_t *spools, ngx_http_trtc_counters_t *counters)
 {
     ngx_uint_t                   i, j;
     ngx_http_trtc_spool_t       *sp, *other;
@@ -406,7 +406,7 @@ ngx_http_trtc_spool_init_conf(ngx_conf_t *cf, ngx_http_trtc_proxy_loc_t *plcf,
 
 ngx_int_t
 ngx_http_trtc_spool_response(ngx_http_request_t *r,
-    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc,
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_counters_t *pc,
     ngx_http_output_header_filter_pt next)
 {
     off_t                       size, file_pos;
@@ -857,7 +857,7 @@ ngx_http_trtc_spool_unsave(ngx_http_trtc_spool_job_t *job)
 
 ngx_uint_t
 ngx_http_trtc_spool_behind(ngx_http_request_t *r,
-    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_proxy_counters_t *pc)
+    ngx_http_trtc_proxy_loc_t *plcf, ngx_http_trtc_counters_t *pc)
 {
     ngx_uint_t              i;
     ngx_http_upstream_t    *u;
@@ -898,7 +898,7 @@ ngx_http_trtc_spool_answer(ngx_http_trtc_spool_job_t *job)
 {
     ngx_http_request_t              *r;
     ngx_http_trtc_spool_t           *sp;
-    ngx_http_trtc_proxy_counters_t  *pc;
+    ngx_http_trtc_counters_t        *pc;
 
     static ngx_str_t  spooled = ngx_string("X-Trtc-Spooled");
     static ngx_str_t  retry = ngx_string("Retry-After");

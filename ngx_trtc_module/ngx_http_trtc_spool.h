@@ -50,7 +50,7 @@ struct ngx_http_trtc_spool_s {
     ngx_http_trtc_proxy_loc_t  *plcf;
     ngx_str_t                   file;            /* of the directive */
     ngx_uint_t                  line;
-    ngx_http_trtc_proxy_counters_t  *counters;   /* this cycle's zone */
+    ngx_http_trtc_counters_t        *counters;   /* this cycle's zone */
 #if (NGX_THREADS)
     ngx_thread_pool_t          *thread_pool;     /* NULL: on the loop */
 #endif

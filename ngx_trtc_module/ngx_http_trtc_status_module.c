@@ -253,7 +253,7 @@ ngx_http_trtc_status_snapshot(ngx_http_request_t *r,
     ngx_uint_t                       i;
     ngx_http_trtc_counters_t        *counters;
     ngx_http_trtc_main_conf_t       *tmcf;
-    ngx_http_trtc_proxy_counters_t  *pc;
+    ngx_http_trtc_counters_t        *pc;
 
     ngx_memzero(sc, sizeof(ngx_http_trtc_status_counters_t));
 

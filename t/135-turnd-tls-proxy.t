@@ -319,29 +319,20 @@ like($srv->log, qr/stats: (\d+) tls handshakes, (\d+) failed or timed out; ([1-9
 SKIP: {
     my $ex = "$dir/expired";
     mkdir $ex;
-    my $sh = <<"EOF";
-set -e
-cd $ex
-printf '[ca]\\ndefault_ca=c\\n[c]\\ndatabase=idx\\nnew_certs_dir=.\\nserial=serial\\ndefault_md=sha256\\npolicy=p\\ncopy_extensions=copy\\n[p]\\ncommonName=supplied\\n' > ca.cnf
-: > idx; echo 01 > serial
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -subj /CN=expired-ca -days 2 -out ca.crt
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -subj /CN=yun.test -addext subjectAltName=DNS:yun.test -out leaf.csr
-openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -startdate 20200101000000Z -enddate 20200102000000Z -in leaf.csr -out leaf.crt
-EOF
-    my $r = TrtcTest::Turn::run(20, '/bin/sh', '-c', $sh);
-    skip "cannot make an expired certificate: $r->{out}", 3 if $r->{rc};
+    my $x = TrtcTest::Turn::expired_cert($ex);
+    skip "cannot make an expired certificate: $x->{error}", 3 if $x->{error};
     my $e = TrtcTest::Turn->start(tls => 1, conf => <<"EOF");
 realm=trtc.test
 lt-cred-mech
 user=alice:alice-pw
-cert=$ex/leaf.crt
-pkey=$ex/leaf.key
+cert=$x->{cert}
+pkey=$x->{key}
 EOF
     ok($e->wait_log(qr/cert \S+leaf\.crt has expired/),
        'an expired certificate: turnd says so at start');
-    $r = TrtcTest::Turn::run(10, '/bin/sh', '-c',
+    my $r = TrtcTest::Turn::run(10, '/bin/sh', '-c',
         "openssl s_client -connect 127.0.0.1:$e->{tls_port} -CAfile "
-        . "$ex/ca.crt -verify_return_error </dev/null 2>&1");
+        . "$x->{ca} -verify_return_error </dev/null 2>&1");
     like($r->{out}, qr/certificate has expired|Verify return code: 10/,
          'the client refuses it');
     ok($e->wait_log(qr/tls handshake failed:.*certificate expired/, 5),

@@ -38,6 +38,7 @@ EOF
 #   rest  => 1 for trtc_turn_credentials, else trtc_proxy_config
 #   name  => the NAME of EXPIRY:NAME (undef: a bare EXPIRY), ttl => seconds
 #   uris  => [...] (rest), urls => [...] (proxy), array => turnServer is one
+#   ice   => [[...], ...] (proxy): each server's "urls", in order
 #   ws, logger, policy => the proxy object's other fields
 sub check {
     my %w = (ttl => 86400, name => 'trtc', policy => 'all',
@@ -101,13 +102,19 @@ sub check_json {
         for my $t (@ts) {
             my $keys = join ',', sort keys %$t;
             push @err, "turnServer keys $keys" if $keys ne
-                'credential,credentialType,url,username';
+                'credential,credentialType,url,urls,username';
             push @err, "credentialType $t->{credentialType}"
                 if $t->{credentialType} ne 'password';
             $cred->($t->{username}, $t->{credential}, $t->{url});
         }
         my $urls = join ' ', map { $_->{url} } @ts;
         push @err, "urls $urls" if $urls ne join ' ', @{ $w{urls} };
+        # ice => [[URL, ...], ...]: each server's urls, in order
+        if ($w{ice}) {
+            my $ice = join ' | ', map { join ' ', @{ $_->{urls} } } @ts;
+            push @err, "ice $ice"
+                if $ice ne join ' | ', map { join ' ', @$_ } @{ $w{ice} };
+        }
     }
 
     return @err ? join("\n", @err) . "\n" : "ok\n";
@@ -660,7 +667,7 @@ qr/\[emerg\].*no upstream "trtc_turn" for "turn=trtc_turn" of "trtc_turn_credent
     location = /t { trtc_turn_credentials turn=http://14.3.3.3:3478; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "http:\/\/14\.3\.3\.3:3478": expected turn:HOST\[:PORT\]/
+qr/\[emerg\].*invalid TURN URL "http:\/\/14\.3\.3\.3:3478" of "trtc_turn_credentials": the scheme must be "turn:" or "turns:"/
 
 
 
@@ -669,7 +676,7 @@ qr/\[emerg\].*invalid TURN URL "http:\/\/14\.3\.3\.3:3478": expected turn:HOST\[
     location = /t { trtc_turn_credentials turn=turn:14.3.3.3:99999; }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*invalid TURN URL "turn:14\.3\.3\.3:99999": invalid port/
+qr/\[emerg\].*invalid TURN URL "turn:14\.3\.3\.3:99999" of "trtc_turn_credentials": invalid port/
 
 
 
@@ -682,12 +689,14 @@ qr/\[emerg\].*the query may only be \?transport=udp or \?transport=tcp/
 
 
 
-=== TEST 39: turns: cannot go into the SDK's scheme-less url
+=== TEST 39: turns: takes no ?transport= (TEST 49-59 have the rest of turns:)
 --- config
-    location = /t { trtc_proxy_config turn=turns:turn.example.com:443; }
+    location = /t {
+        trtc_proxy_config turn=turns:turn.example.com:443?transport=tcp;
+    }
 --- must_die
 --- error_log eval
-qr/\[emerg\].*"turns:turn\.example\.com:443": the SDK's turnServer url has no scheme/
+qr/\[emerg\].*invalid TURN URL "turns:turn\.example\.com:443\?transport=tcp" of "trtc_proxy_config": "turns:" is TLS over TCP and takes no "\?transport=" in \S+nginx\.conf:\d+/
 
 
 
@@ -783,5 +792,222 @@ GET /trtc/proxy
 main::check(urls => ['14.3.3.3:3478'],
             ws => "ws://caf\x{fffd}\"\\x.example/ws/",
             logger => "http://caf\x{fffd}\"\\x.example/logger/")
+--- response_body
+ok
+
+
+
+=== TEST 49: per server, the URLs in the order UDP, TCP, TLS, whatever order they are written in; any port
+--- config
+    location = /rest {
+        trtc_turn_credentials turn=turns:turn.example.com:443
+                              turn=turn:turn.example.com:443?transport=tcp
+                              turn=turn:turn.example.com:3478?transport=udp;
+    }
+    location = /proxy {
+        trtc_proxy_config turn=turns:turn.example.com:443
+                          turn=turn:turn.example.com:443?transport=tcp
+                          turn=turn:turn.example.com:3478?transport=udp;
+    }
+--- request eval
+["GET /rest", "GET /proxy"]
+--- response_body_filters eval
+[[main::check(rest => 1,
+              uris => ['turn:turn.example.com:3478?transport=udp',
+                       'turn:turn.example.com:443?transport=tcp',
+                       'turns:turn.example.com:443'])],
+ [main::check(urls => ['turn.example.com:3478'],
+              ice => [['turn:turn.example.com:3478?transport=udp',
+                       'turn:turn.example.com:443?transport=tcp',
+                       'turns:turn.example.com:443']])]]
+--- response_body eval
+["ok\n", "ok\n"]
+
+
+
+=== TEST 50: two servers: one entry each, in the order first named, each with its own URLs in order
+--- config
+    location = /proxy {
+        trtc_proxy_config turn=turns:a.example:5349 turn=turns:b.example:443
+                          turn=turn:b.example:3478 turn=turn:a.example:3478
+                          turn=turn:a.example:443?transport=tcp;
+    }
+--- request
+GET /proxy
+--- response_body_filters eval
+main::check(urls => ['a.example:3478', 'b.example:3478'], array => 1,
+            ice => [['turn:a.example:3478', 'turn:a.example:443?transport=tcp',
+                     'turns:a.example:5349'],
+                    ['turn:b.example:3478', 'turns:b.example:443']])
+--- response_body
+ok
+
+
+
+=== TEST 51: a server with only turns:: its url is its TLS address; default ports 3478 and 5349; IPv6
+--- config
+    location = /proxy {
+        trtc_proxy_config turn=turns:[2001:db8::1]:443 turn=turns:c.example
+                          turn=turn:d.example;
+    }
+--- request
+GET /proxy
+--- response_body_filters eval
+main::check(urls => ['[2001:db8::1]:443', 'c.example:5349', 'd.example:3478'],
+            array => 1,
+            ice => [['turns:[2001:db8::1]:443'], ['turns:c.example'],
+                    ['turn:d.example']])
+--- response_body
+ok
+
+
+
+=== TEST 52: upstreams per transport (turn:NAME?transport=, turns:NAME): peers of one address are one server; turns: names what trtc_check verifies
+--- http_config
+    trtc_credentials $TEST_NGINX_SERVER_ROOT/html/cred;
+    upstream turn_udp {
+        server 127.0.0.1:3478;
+        server 127.0.0.2:3478;
+    }
+    upstream turn_tcp {
+        server 127.0.0.1:443;
+        server 127.0.0.2:443;
+    }
+    upstream turn_tls {
+        server 127.0.0.2:443;
+        server 127.0.0.1:443;
+        # fails=2: no peer can be found down in the first 30 s
+        trtc_check type=stun-tls host=turn.example verify=off
+                   interval=30s timeout=1s fails=2;
+    }
+    upstream turn_tls_unchecked {
+        server 127.0.0.3:5349;
+    }
+--- config
+    location = /rest {
+        trtc_turn_credentials turn=turns:turn_tls turn=turn:turn_tcp?transport=tcp
+                              turn=turn:turn_udp?transport=udp
+                              turn=turns:turn_tls_unchecked;
+    }
+    location = /proxy {
+        trtc_proxy_config turn=turn:turn_udp?transport=udp
+                          turn=turn:turn_tcp?transport=tcp
+                          turn=turns:turn_tls turn=turns:turn_tls_unchecked;
+    }
+--- request eval
+["GET /rest", "GET /proxy"]
+--- response_body_filters eval
+[[main::check(rest => 1,
+              uris => ['turn:127.0.0.2:3478?transport=udp',
+                       'turn:127.0.0.2:443?transport=tcp',
+                       'turns:turn.example:443',
+                       'turn:127.0.0.1:3478?transport=udp',
+                       'turn:127.0.0.1:443?transport=tcp',
+                       'turns:turn.example:443',
+                       'turns:127.0.0.3:5349'])],
+ [main::check(urls => ['127.0.0.1:3478', '127.0.0.2:3478', '127.0.0.3:5349'],
+              array => 1,
+              ice => [['turn:127.0.0.1:3478?transport=udp',
+                       'turn:127.0.0.1:443?transport=tcp',
+                       'turns:turn.example:443'],
+                      ['turn:127.0.0.2:3478?transport=udp',
+                       'turn:127.0.0.2:443?transport=tcp',
+                       'turns:turn.example:443'],
+                      ['turns:127.0.0.3:5349']])]]
+--- response_body eval
+["ok\n", "ok\n"]
+
+
+
+=== TEST 53: a bare upstream name still gives UDP and TCP on the peer's port, as one server each
+--- http_config
+    trtc_credentials $TEST_NGINX_SERVER_ROOT/html/cred;
+    upstream trtc_turn {
+        server 127.0.0.1:3478;
+    }
+--- config
+    location = /proxy { trtc_proxy_config turn=trtc_turn; }
+--- request
+GET /proxy
+--- response_body_filters eval
+main::check(urls => ['127.0.0.1:3478'],
+            ice => [['turn:127.0.0.1:3478?transport=udp',
+                     'turn:127.0.0.1:3478?transport=tcp']])
+--- response_body
+ok
+
+
+
+=== TEST 54: turns: with a port out of range
+--- config
+    location = /t { trtc_proxy_config turn=turns:turn.example.com:65536; }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*invalid TURN URL "turns:turn\.example\.com:65536" of "trtc_proxy_config": invalid port in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 55: port 0
+--- config
+    location = /t { trtc_turn_credentials turn=turn:turn.example.com:0; }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*invalid TURN URL "turn:turn\.example\.com:0" of "trtc_turn_credentials": invalid port in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 56: a scheme other than turn: or turns:
+--- config
+    location = /t { trtc_proxy_config turn=stun:turn.example.com:3478; }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*invalid TURN URL "stun:turn\.example\.com:3478" of "trtc_proxy_config": the scheme must be "turn:" or "turns:" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 57: no host
+--- config
+    location = /t { trtc_proxy_config turn=turns::443; }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*invalid TURN URL "turns::443" of "trtc_proxy_config": no host in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 58: ?transport= on turns: naming an upstream is refused too
+--- http_config
+    trtc_credentials $TEST_NGINX_SERVER_ROOT/html/cred;
+    upstream turn_tls { server 127.0.0.1:443; }
+--- config
+    location = /t { trtc_proxy_config turn=turns:turn_tls?transport=udp; }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*invalid TURN URL "turns:turn_tls\?transport=udp" of "trtc_proxy_config": "turns:" is TLS over TCP and takes no "\?transport=" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 59: two TURN servers on one host (two ports) stay two servers: a server has one URL of each transport
+--- http_config
+    trtc_credentials $TEST_NGINX_SERVER_ROOT/html/cred;
+    upstream turn_udp {
+        server 127.0.0.1:3478;
+        server 127.0.0.1:3479;
+    }
+    upstream turn_tls {
+        server 127.0.0.1:5349;
+        server 127.0.0.1:5350;
+    }
+--- config
+    location = /proxy {
+        trtc_proxy_config turn=turns:turn_tls turn=turn:turn_udp?transport=udp;
+    }
+--- request
+GET /proxy
+--- response_body_filters eval
+main::check(urls => ['127.0.0.1:3478', '127.0.0.1:3479'], array => 1,
+            ice => [['turn:127.0.0.1:3478?transport=udp',
+                     'turns:127.0.0.1:5349'],
+                    ['turn:127.0.0.1:3479?transport=udp',
+                     'turns:127.0.0.1:5350']])
 --- response_body
 ok

@@ -45,7 +45,8 @@ sub binary {
 # of relay ports, 100), wait (seconds for readiness, 10), env (a hash of
 # environment variables for the server), journal (stderr as journald's),
 # tls (a TLS listener on $srv->{tls_port}: the conf must name cert and
-# pkey; without it the server gets no-tls).
+# pkey; without it the server gets no-tls), tls_port (that port, e.g. to
+# start a stopped server again where it was).
 sub start {
     my ($class, %o) = @_;
     my $bin = binary();
@@ -65,7 +66,7 @@ sub start {
                        log => "$dir/server.log", out => "$dir/stdout.log",
                      }, $class;
     $self->{relay_max} = $self->{relay_min} + $span - 1;
-    $self->{tls_port} = free_port() if $o{tls};
+    $self->{tls_port} = $o{tls_port} || free_port() if $o{tls};
 
     my $conf = join "\n",
         "# written by TrtcTest::Turn for " . kind(),
@@ -257,6 +258,27 @@ sub run {
     my $out = slurp("$dir/out");
     return { rc => $rc, out => $out, timed_out => $timed_out,
              cmd => join(' ', @cmd) };
+}
+
+
+# An expired certificate for yun.test (valid for one day in 2020) and the
+# CA that signed it, made in DIR with openssl ca (x509 -req cannot date a
+# certificate in the past): { cert, key, ca }, or { error } saying why not.
+sub expired_cert {
+    my ($dir) = @_;
+    my $sh = <<"EOF";
+set -e
+cd $dir
+printf '[ca]\\ndefault_ca=c\\n[c]\\ndatabase=idx\\nnew_certs_dir=.\\nserial=serial\\ndefault_md=sha256\\npolicy=p\\ncopy_extensions=copy\\n[p]\\ncommonName=supplied\\n' > ca.cnf
+: > idx; echo 01 > serial
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -subj /CN=expired-ca -days 2 -out ca.crt
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -subj /CN=yun.test -addext subjectAltName=DNS:yun.test -out leaf.csr
+openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -startdate 20200101000000Z -enddate 20200102000000Z -in leaf.csr -out leaf.crt
+EOF
+    my $r = run(20, '/bin/sh', '-c', $sh);
+    return { error => $r->{out} } if $r->{rc};
+    return { cert => "$dir/leaf.crt", key => "$dir/leaf.key",
+             ca => "$dir/ca.crt" };
 }
 
 
