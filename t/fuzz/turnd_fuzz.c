@@ -43,7 +43,7 @@
 #include "td_auth.h"
 #include "td_conf.h"
 #include "td_log.h"
-#include "td_relay.h"
+#include "td_ports.h"
 #include "td_server.h"
 
 
@@ -261,9 +261,9 @@ fz_reset(void)
     td_server_drop_all(fz_thr);
 
     /* reservations (EVEN-PORT R) live 30 real seconds: start afresh */
-    td_relay_cleanup();
+    td_ports_cleanup();
 
-    if (td_relay_init(&fz_conf) != 0) {
+    if (td_ports_init(&fz_conf) != 0) {
         abort();
     }
 
