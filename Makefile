@@ -3,6 +3,7 @@
 #   make            build build/turnd and build/ngx_http_trtc_module.so
 #   make run        install what it needs, build, run nginx + turnd on loopback
 #   make test       install what the tests need, build, prove -r t/
+#                   (first util/layers.sh: no upward call among turnd's files)
 #   make bench      benchmarks (bench/)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (t/fuzz/)
 #
@@ -117,6 +118,7 @@ run: deps-run
 
 test: deps-test
 	$(MAKE) all fuzz-build asan
+	util/layers.sh $(B)/obj
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(B)/ngx_http_trtc_module.so \
 	    prove -I t/lib -r t/
 	@echo "the turnd tests again, under ASan and UBSan ($(B)/asan/turnd):"

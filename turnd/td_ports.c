@@ -58,9 +58,9 @@ static char *td_ports_ip_str(const struct sockaddr *sa, char *buf,
 
 
 static pthread_mutex_t       td_ports_mutex = PTHREAD_MUTEX_INITIALIZER;
-static td_ports_addr_t       td_ports_addrs[TD_PORTS_MAX];
+static td_ports_addr_t       td_raddrs[TD_PORTS_MAX];
 static td_ports_pool_t       td_ports_pools[TD_PORTS_MAX];
-static size_t                td_ports_naddrs;
+static size_t                td_nraddrs;
 static unsigned              td_ports_min;
 static unsigned              td_ports_max;
 static td_ports_reserved_t   td_reserved[TD_PORTS_MAX_RESERVED];
@@ -76,7 +76,7 @@ td_ports_init(const td_conf_t *conf)
     const td_addr_t   *a;
     char               buf[64], abuf[64];
 
-    td_ports_naddrs = 0;
+    td_nraddrs = 0;
     td_ports_min = conf->min_port;
     td_ports_max = conf->max_port;
     loop = 0;
@@ -117,7 +117,7 @@ td_ports_init(const td_conf_t *conf)
         }
     }
 
-    if (td_ports_naddrs == 0) {
+    if (td_nraddrs == 0) {
         td_log(TD_LOG_ERR, "no relay address");
         return -1;
     }
@@ -130,7 +130,7 @@ td_ports_init(const td_conf_t *conf)
         r = (unsigned) time(NULL);
     }
 
-    for (i = 0; i < td_ports_naddrs; i++) {
+    for (i = 0; i < td_nraddrs; i++) {
         td_ports_pools[i].bits = calloc(words, sizeof(uint64_t));
         if (td_ports_pools[i].bits == NULL) {
             td_log(TD_LOG_ERR, "out of memory");
@@ -143,27 +143,27 @@ td_ports_init(const td_conf_t *conf)
 
         td_log(TD_LOG_NOTICE, "relay address %s advertised as %s, "
                "udp ports %u-%u",
-               td_ports_ip_str((struct sockaddr *) &td_ports_addrs[i].addr, buf,
+               td_ports_ip_str((struct sockaddr *) &td_raddrs[i].addr, buf,
                                sizeof(buf)),
-               td_ports_ip_str((struct sockaddr *) &td_ports_addrs[i].adv, abuf,
+               td_ports_ip_str((struct sockaddr *) &td_raddrs[i].adv, abuf,
                                sizeof(abuf)),
                td_ports_min, td_ports_max);
 
-        if (td_ports_is_wildcard((struct sockaddr *) &td_ports_addrs[i].adv)) {
+        if (td_ports_is_wildcard((struct sockaddr *) &td_raddrs[i].adv)) {
             td_log(TD_LOG_WARN, "relay address %s is a wildcard and no "
                    "external-ip maps it: clients get an unusable "
                    "relayed address", buf);
         }
 
-        loop += td_ports_addrs[i].loopback;
+        loop += td_raddrs[i].loopback;
     }
 
     /* behind a proxy on the same host turnd listens on loopback only */
-    if (loop == td_ports_naddrs && !conf->peers.allow_loopback) {
+    if (loop == td_nraddrs && !conf->peers.allow_loopback) {
         td_log(TD_LOG_WARN, "the only relay address%s loopback and "
                "loopback peers are not allowed: no peer can be reached; "
                "set relay-ip (and external-ip) to the host's address",
-               td_ports_naddrs > 1 ? "es are" : " is");
+               td_nraddrs > 1 ? "es are" : " is");
     }
 
     return 0;
@@ -183,12 +183,12 @@ td_ports_cleanup(void)
 
     td_nreserved = 0;
 
-    for (i = 0; i < td_ports_naddrs; i++) {
+    for (i = 0; i < td_nraddrs; i++) {
         free(td_ports_pools[i].bits);
         td_ports_pools[i].bits = NULL;
     }
 
-    td_ports_naddrs = 0;
+    td_nraddrs = 0;
 
     pthread_mutex_unlock(&td_ports_mutex);
 }
@@ -197,7 +197,7 @@ td_ports_cleanup(void)
 size_t
 td_ports_count(void)
 {
-    return td_ports_naddrs;
+    return td_nraddrs;
 }
 
 
@@ -209,9 +209,9 @@ td_ports_usage(size_t *used, size_t *total)
     pthread_mutex_lock(&td_ports_mutex);
 
     *used = 0;
-    *total = td_ports_naddrs * (size_t) (td_ports_max - td_ports_min + 1);
+    *total = td_nraddrs * (size_t) (td_ports_max - td_ports_min + 1);
 
-    for (i = 0; i < td_ports_naddrs; i++) {
+    for (i = 0; i < td_nraddrs; i++) {
         *used += td_ports_pools[i].used;
     }
 
@@ -222,7 +222,7 @@ td_ports_usage(size_t *used, size_t *total)
 const td_ports_addr_t *
 td_ports_get(unsigned index)
 {
-    return &td_ports_addrs[index];
+    return &td_raddrs[index];
 }
 
 
@@ -233,19 +233,19 @@ td_ports_add(const struct sockaddr *sa, socklen_t len)
     td_ports_addr_t     *r;
     struct sockaddr_in  *sin;
 
-    for (i = 0; i < td_ports_naddrs; i++) {
-        if (td_ports_same_ip((struct sockaddr *) &td_ports_addrs[i].addr, sa)) {
+    for (i = 0; i < td_nraddrs; i++) {
+        if (td_ports_same_ip((struct sockaddr *) &td_raddrs[i].addr, sa)) {
             return 0;
         }
     }
 
-    if (td_ports_naddrs == TD_PORTS_MAX) {
+    if (td_nraddrs == TD_PORTS_MAX) {
         td_log(TD_LOG_WARN, "more than %d relay addresses, the rest are "
                "not used", TD_PORTS_MAX);
         return 0;
     }
 
-    r = &td_ports_addrs[td_ports_naddrs];
+    r = &td_raddrs[td_nraddrs];
     memset(r, 0, sizeof(td_ports_addr_t));
     memcpy(&r->addr, sa, len);
     r->addrlen = len;
@@ -265,7 +265,7 @@ td_ports_add(const struct sockaddr *sa, socklen_t len)
     }
 
     r->adv = r->addr;
-    td_ports_naddrs++;
+    td_nraddrs++;
 
     return 0;
 }
@@ -331,12 +331,12 @@ td_ports_map(const td_conf_t *conf)
 
         found = 0;
 
-        for (j = 0; j < td_ports_naddrs; j++) {
-            if (td_ports_same_ip((struct sockaddr *) &td_ports_addrs[j].addr,
+        for (j = 0; j < td_nraddrs; j++) {
+            if (td_ports_same_ip((struct sockaddr *) &td_raddrs[j].addr,
                                  (const struct sockaddr *) &e->priv.sa))
             {
-                memcpy(&td_ports_addrs[j].adv, &e->pub.sa, e->pub.salen);
-                td_ports_addrs[j].mapped = 1;
+                memcpy(&td_raddrs[j].adv, &e->pub.sa, e->pub.salen);
+                td_raddrs[j].mapped = 1;
                 found = 1;
             }
         }
@@ -356,24 +356,24 @@ td_ports_map(const td_conf_t *conf)
             continue;
         }
 
-        for (j = 0; j < td_ports_naddrs; j++) {
-            if (td_ports_addrs[j].mapped
-                || td_ports_addrs[j].addr.ss_family != e->pub.sa.ss_family)
+        for (j = 0; j < td_nraddrs; j++) {
+            if (td_raddrs[j].mapped
+                || td_raddrs[j].addr.ss_family != e->pub.sa.ss_family)
             {
                 continue;
             }
 
-            memcpy(&td_ports_addrs[j].adv, &e->pub.sa, e->pub.salen);
-            td_ports_addrs[j].mapped = 1;
+            memcpy(&td_raddrs[j].adv, &e->pub.sa, e->pub.salen);
+            td_raddrs[j].mapped = 1;
         }
     }
 
-    for (j = 0; j < td_ports_naddrs; j++) {
-        if (td_ports_addrs[j].adv.ss_family == AF_INET) {
-            ((struct sockaddr_in *) &td_ports_addrs[j].adv)->sin_port = 0;
+    for (j = 0; j < td_nraddrs; j++) {
+        if (td_raddrs[j].adv.ss_family == AF_INET) {
+            ((struct sockaddr_in *) &td_raddrs[j].adv)->sin_port = 0;
 
         } else {
-            ((struct sockaddr_in6 *) &td_ports_addrs[j].adv)->sin6_port = 0;
+            ((struct sockaddr_in6 *) &td_raddrs[j].adv)->sin6_port = 0;
         }
     }
 }
@@ -400,21 +400,21 @@ td_ports_pick(int family, const struct sockaddr *local)
                              ->sin6_addr);
     }
 
-    for (i = 0; i < td_ports_naddrs; i++) {
-        if (td_ports_addrs[i].addr.ss_family != family) {
+    for (i = 0; i < td_nraddrs; i++) {
+        if (td_raddrs[i].addr.ss_family != family) {
             continue;
         }
 
-        if (td_ports_same_ip((struct sockaddr *) &td_ports_addrs[i].addr, local))
+        if (td_ports_same_ip((struct sockaddr *) &td_raddrs[i].addr, local))
         {
             return (int) i;
         }
 
-        if (first == -1 && !td_ports_addrs[i].loopback) {
+        if (first == -1 && !td_raddrs[i].loopback) {
             first = (int) i;
         }
 
-        if (loop == -1 && td_ports_addrs[i].loopback) {
+        if (loop == -1 && td_raddrs[i].loopback) {
             loop = (int) i;
         }
     }
@@ -436,7 +436,7 @@ td_ports_open(unsigned index, int even, int reserve, int dont_frag,
     unsigned          port, tries;
     td_ports_pool_t  *pool;
 
-    if (index >= td_ports_naddrs) {
+    if (index >= td_nraddrs) {
         return -1;
     }
 
@@ -580,7 +580,7 @@ td_ports_close(unsigned index, unsigned port, int fd)
 
     pthread_mutex_lock(&td_ports_mutex);
 
-    if (index < td_ports_naddrs) {
+    if (index < td_nraddrs) {
         td_ports_mark(&td_ports_pools[index], port, 0);
     }
 
@@ -620,7 +620,7 @@ void
 td_ports_advertised(unsigned index, unsigned port,
     struct sockaddr_storage *out, socklen_t *outlen)
 {
-    *out = td_ports_addrs[index].adv;
+    *out = td_raddrs[index].adv;
 
     if (out->ss_family == AF_INET) {
         ((struct sockaddr_in *) out)->sin_port = htons((uint16_t) port);
@@ -646,7 +646,7 @@ td_ports_bind(unsigned index, unsigned port, int dont_frag)
     td_ports_addr_t          *r;
     struct sockaddr_storage   sa;
 
-    r = &td_ports_addrs[index];
+    r = &td_raddrs[index];
     sa = r->addr;
 
     fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

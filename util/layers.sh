@@ -33,7 +33,9 @@ uses=$(mktemp)
 trap 'rm -f "$defs" "$uses"' EXIT
 
 # "layer-number file" for each placed file, top = 1
-grep -v '^#' "$list" | awk 'NF { n++; sub(/:$/, "", $1); for (i = 2; i <= NF; i++) print n, $1, $i }' \
+grep -v '^#' "$list" \
+    | awk 'NF { n++; sub(/:$/, "", $1); for (i = 2; i <= NF; i++)
+                print n, $1, $i }' \
     | while read -r n name f; do
     o="$objdir/$f.o"
 

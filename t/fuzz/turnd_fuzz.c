@@ -40,6 +40,7 @@
 
 #include <trtc_cred.h>
 #include <trtc_stun.h>
+#include "td_alloc.h"
 #include "td_auth.h"
 #include "td_conf.h"
 #include "td_log.h"
@@ -466,6 +467,7 @@ fz_target(in_t *in, struct sockaddr_in *sa)
 {
     unsigned     k, i;
     td_alloc_t  *a;
+    td_link_t   *l;
 
     k = fz_u8(in);
 
@@ -486,11 +488,13 @@ fz_target(in_t *in, struct sockaddr_in *sa)
         sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         sa->sin_port = htons((uint16_t) (fz_conf.min_port + k / 5 % 64));
 
-        for (a = fz_thr->alloc_list, i = k / 5; a != NULL && i > 0;
-             a = a->next, i--)
+        for (l = fz_thr->alloc_list, i = k / 5; l != NULL && i > 0;
+             l = l->next, i--)
         {
             /* void */
         }
+
+        a = (l != NULL) ? td_container(l, td_alloc_t, link) : NULL;
 
         if (a != NULL && a->relay.ss_family == AF_INET) {
             memcpy(sa, &a->relay, sizeof(*sa));
