@@ -3,7 +3,6 @@
 #   make            build build/turnd and build/ngx_http_trtc_module.so
 #   make run        install what it needs, build, run nginx + turnd on loopback
 #   make test       install what the tests need, build, prove -r t/
-#                   (first util/layers.sh: no upward call among turnd's files)
 #   make bench      benchmarks (bench/)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (t/fuzz/)
 #
