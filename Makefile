@@ -118,6 +118,7 @@ run: deps-run
 
 test: deps-test
 	$(MAKE) all fuzz-build asan
+	util/layers.sh $(B)/obj
 	TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(B)/ngx_http_trtc_module.so \
 	    prove -I t/lib -r t/
 	@if [ -f $(TEST_NGINX_REAL)/lib/Test/Nginx/Socket.pm ]; then \

@@ -16,7 +16,9 @@
 #   - PROXY v1 and v2, over TCP and under TLS: XOR-MAPPED-ADDRESS and the
 #     log name the client of the header; garbage instead of a header is
 #     closed and counted; a header from an unlisted source is refused;
-#   - SIGHUP with a key that does not match keeps the old pair.
+#   - SIGHUP with a key that does not match keeps the old pair;
+#   - the counters (handshakes, failures, bad and refused PROXY headers)
+#     in turnd's Prometheus metrics, as in its exit summary.
 
 use strict;
 use warnings;
@@ -36,7 +38,7 @@ use TrtcTest::Util qw(free_port);
 
 plan skip_all => 'turnd only (coturn has no PROXY protocol)'
     if TrtcTest::Turn::is_coturn();
-for my $tool (qw(turnutils_uclient turnutils_peer openssl)) {
+for my $tool (qw(turnutils_uclient turnutils_peer openssl curl)) {
     plan skip_all => "$tool not installed"
         unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
 }
@@ -54,6 +56,7 @@ my $peer = TrtcTest::Turn::spawn('turnutils_peer', '-L', '127.0.0.1',
                                  '-p', $peer_port);
 sleep 0.3;
 
+my $mport = TrtcTest::Turn::free_port(1, 20000, 39000, ['tcp']);
 my $srv = TrtcTest::Turn->start(tls => 1, conf => <<"EOF");
 realm=trtc.test
 lt-cred-mech
@@ -64,6 +67,8 @@ pkey=$dir/key.pem
 handshake-timeout=2
 proxy-protocol-from=127.0.0.3
 proxy-protocol-from=127.0.0.32/30
+prometheus
+prometheus-port=$mport
 EOF
 my $TP = $srv->{tls_port};
 ok($srv->wait_log(qr/listening on tls 127\.0\.0\.1:$TP/),
@@ -309,9 +314,31 @@ ok($srv->wait_log(qr/closed: no PROXY protocol header/),
 }
 
 ok($srv->alive, 'turnd still running');
+
+# the counters in the metrics, once every connection is closed (the
+# stalled handshakes above end as their clients close them)
+my %m;
+for (1 .. 50) {
+    my $body = TrtcTest::Turn::run(5, 'curl', '-s',
+                                   "http://127.0.0.1:$mport/metrics")->{out};
+    %m = $body =~ /^(turnd_\w+(?:\{\w+="\w+"\})?) (\d+)$/mg;
+    last if ($m{turnd_tcp_connections} // -1) == 0;
+    sleep 0.2;
+}
+my @tls = map { $m{qq(turnd_tls_handshakes_total{result="$_"})} }
+              qw(done failed);
+my @proxy = map { $m{qq(turnd_proxy_refused_total{reason="$_"})} }
+                qw(invalid unlisted);
+ok((grep { ($_ // 0) > 0 } @tls, @proxy) == 4,
+   'metrics: tls handshakes done and failed, PROXY headers invalid and '
+   . 'unlisted, each counted') or diag(explain(\%m));
+
 $srv->stop_ok;
-like($srv->log, qr/stats: (\d+) tls handshakes, (\d+) failed or timed out; ([1-9]\d*) connections without a valid PROXY header, ([1-9]\d*) PROXY headers from unlisted sources/,
+my $stats = qr/stats: (\d+) tls handshakes, (\d+) failed or timed out; ([1-9]\d*) connections without a valid PROXY header, ([1-9]\d*) PROXY headers from unlisted sources/;
+like($srv->log, $stats,
      'the counters: handshakes, failures, bad and refused PROXY headers');
+is_deeply([map { $_ // -1 } @tls, @proxy], [$srv->log =~ $stats],
+          '... the same figures as the metrics');
 
 
 # --- an expired certificate ------------------------------------------------

@@ -17,13 +17,9 @@
 
 #include "td_log.h"
 #include "td_peer.h"
-#include "td_relay.h"
-#include "td_server.h"
+#include "td_out.h"
+#include "td_ports.h"
 #include "td_alloc.h"
-
-
-#define td_container(p, type, member)                                        \
-    ((type *) (void *) ((char *) (p) - offsetof(type, member)))
 
 #define TD_QUOTA_BUCKETS  256
 
@@ -62,6 +58,9 @@ static uint32_t td_keynum_hash(const td_alloc_t *a, uint16_t number);
 static int td_alloc_listen(td_alloc_t *a);
 static void td_perm_free(td_perm_t *p);
 static void td_chan_free(td_chan_t *c);
+static void td_alloc_expire(td_timer_t *t, void *data);
+static void td_perm_expire(td_timer_t *t, void *data);
+static void td_chan_expire(td_timer_t *t, void *data);
 static td_quota_t **td_quota_slot(const char *user, size_t len);
 
 
@@ -232,7 +231,8 @@ void
 td_alloc_thread_cleanup(td_thread_t *thr)
 {
     while (thr->alloc_list != NULL) {
-        td_alloc_free(thr->alloc_list, "shutdown");
+        td_alloc_free(td_container(thr->alloc_list, td_alloc_t, link),
+                      "shutdown");
     }
 
     td_alloc_release(thr);
@@ -292,7 +292,7 @@ td_alloc_find(td_thread_t *thr, const td_client_t *cl)
     td_hnode_t  *n;
 
     if (cl->tcp) {
-        return cl->conn->alloc;
+        return cl->alloc;
     }
 
     td_ep_set(&client, (const struct sockaddr *) &cl->addr, 1);
@@ -319,25 +319,24 @@ td_alloc_find(td_thread_t *thr, const td_client_t *cl)
 
 
 td_alloc_t *
-td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
+td_alloc_create(td_thread_t *thr, td_client_t *cl, const char *user,
     size_t user_len, const uint8_t *tid, int fd, unsigned relay_index,
     unsigned port, unsigned lifetime)
 {
-    int                   size;
-    td_alloc_t           *a;
-    const td_relay_t     *r;
-    struct sockaddr_in   *sin;
-    struct sockaddr_in6  *sin6;
+    int                     size;
+    td_alloc_t             *a;
+    struct sockaddr_in     *sin;
+    struct sockaddr_in6    *sin6;
+    const td_ports_addr_t  *r;
 
     a = calloc(1, sizeof(td_alloc_t) + user_len + 1);
     if (a == NULL) {
         return NULL;
     }
 
-    a->ev.kind = TD_EV_RELAY;
     a->ev.fd = fd;
     a->thr = thr;
-    a->timer.kind = TD_TIMER_ALLOC;
+    a->timer.handler = td_alloc_expire;
 
     /*
      * Until its first permission nothing may come through the relay
@@ -351,7 +350,7 @@ td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
     td_ep_set(&a->client_ep, (const struct sockaddr *) &cl->addr, 1);
     td_ep_set(&a->local_ep, (const struct sockaddr *) &cl->local, 1);
 
-    r = td_relay_get(relay_index);
+    r = td_ports_get(relay_index);
     a->relay = r->addr;
     a->relaylen = r->addrlen;
 
@@ -364,7 +363,7 @@ td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
         sin6->sin6_port = htons((uint16_t) port);
     }
 
-    td_relay_advertised(relay_index, port, &a->relay_adv, NULL);
+    td_ports_advertised(relay_index, port, &a->relay_adv, NULL);
     a->relay_index = relay_index;
     a->port = port;
 
@@ -378,21 +377,15 @@ td_alloc_create(td_thread_t *thr, const td_client_t *cl, const char *user,
     memcpy(a->tid, tid, sizeof(a->tid));
 
     if (cl->tcp) {
-        cl->conn->alloc = a;
-        td_timer_del(&cl->conn->idle);
-        td_tcp_authenticated(cl->conn);
+        cl->alloc = a;
+        cl->attach(thr, cl, a);
 
     } else {
         td_htable_insert(&thr->allocs, &a->hnode,
                          td_key5_hash(&a->client_ep, &a->local_ep));
     }
 
-    a->next = thr->alloc_list;
-    if (a->next != NULL) {
-        a->next->prev = a;
-    }
-
-    thr->alloc_list = a;
+    td_link_add(&thr->alloc_list, &a->link);
     thr->nallocs++;
     thr->stats.allocations++;
     thr->stats.allocations_tcp += cl->tcp ? 1 : 0;
@@ -446,7 +439,7 @@ td_alloc_free(td_alloc_t *a, const char *why)
     td_timer_del(&a->timer);
 
     if (a->client.tcp) {
-        td_tcp_alloc_gone(thr, a->client.conn);
+        a->client.attach(thr, &a->client, NULL);
 
     } else {
         td_htable_remove(&thr->allocs, &a->hnode);
@@ -454,26 +447,17 @@ td_alloc_free(td_alloc_t *a, const char *why)
 
     /* queued datagrams from it go first: its number may be reused */
     if (thr->noq > 0) {
-        td_udp_flush(thr);
+        td_out_flush(thr);
     }
 
     /* close() also takes the socket out of the epoll set */
-    td_relay_close(a->relay_index, a->port, a->ev.fd);
-    a->ev.kind = TD_EV_CLOSED;
+    td_ports_close(a->relay_index, a->port, a->ev.fd);
+    a->ev.handler = NULL;
     a->ev.fd = -1;
 
     td_alloc_quota_release(a->quota, a->quota_len);
 
-    if (a->prev != NULL) {
-        a->prev->next = a->next;
-
-    } else {
-        thr->alloc_list = a->next;
-    }
-
-    if (a->next != NULL) {
-        a->next->prev = a->prev;
-    }
+    td_link_remove(&thr->alloc_list, &a->link);
 
     thr->nallocs--;
     thr->stats.allocations_freed++;
@@ -555,7 +539,7 @@ td_perm_install(td_alloc_t *a, const struct sockaddr *peer)
         p->alloc = a;
         p->ip = ip;
         p->self = td_peer_self_ip(peer);
-        p->timer.kind = TD_TIMER_PERM;
+        p->timer.handler = td_perm_expire;
 
         td_htable_insert(&thr->perms, &p->hnode, td_keyep_hash(a, &ip));
 
@@ -750,7 +734,7 @@ td_chan_bind(td_alloc_t *a, uint16_t number, const struct sockaddr *peer,
         memcpy(&c->peer, peer, peerlen);
         c->peerlen = peerlen;
         td_ep_set(&c->peer_ep, peer, 1);
-        c->timer.kind = TD_TIMER_CHAN;
+        c->timer.handler = td_chan_expire;
 
         td_htable_insert(&thr->chans_num, &c->by_num,
                          td_keynum_hash(a, number));
@@ -805,31 +789,30 @@ td_chan_free(td_chan_t *c)
 }
 
 
-void
-td_alloc_timer(void *data, td_timer_t *t)
+static void
+td_alloc_expire(td_timer_t *t, void *data)
 {
-    td_thread_t  *thr;
+    (void) data;
 
-    thr = data;
+    td_alloc_free(td_container(t, td_alloc_t, timer), "expired");
+}
 
-    switch (t->kind) {
 
-    case TD_TIMER_ALLOC:
-        td_alloc_free(td_container(t, td_alloc_t, timer), "expired");
-        break;
+static void
+td_perm_expire(td_timer_t *t, void *data)
+{
+    (void) data;
 
-    case TD_TIMER_PERM:
-        td_perm_free(td_container(t, td_perm_t, timer));
-        break;
+    td_perm_free(td_container(t, td_perm_t, timer));
+}
 
-    case TD_TIMER_CHAN:
-        td_chan_free(td_container(t, td_chan_t, timer));
-        break;
 
-    case TD_TIMER_CONN:
-        td_tcp_timer(thr, t);
-        break;
-    }
+static void
+td_chan_expire(td_timer_t *t, void *data)
+{
+    (void) data;
+
+    td_chan_free(td_container(t, td_chan_t, timer));
 }
 
 

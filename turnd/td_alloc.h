@@ -30,50 +30,8 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "td_loop.h"
 #include "td_table.h"
-
-
-typedef struct td_thread_s   td_thread_t;
-typedef struct td_conn_s     td_conn_t;
-typedef struct td_alloc_s    td_alloc_t;
-typedef struct td_listener_s td_listener_t;
-
-
-/* what an epoll event points at: the first member of each owner */
-
-#define TD_EV_CLOSED       0
-#define TD_EV_UDP_LISTEN   1
-#define TD_EV_TCP_LISTEN   2
-#define TD_EV_RELAY        3
-#define TD_EV_TCP_CONN     4
-#define TD_EV_NOTIFY       5
-
-typedef struct {
-    int                       kind;
-    int                       fd;
-} td_ev_t;
-
-
-/* who sent a request and how to answer: one per UDP 5-tuple or TCP conn */
-
-typedef struct {
-    struct sockaddr_storage   addr;          /* the client */
-    struct sockaddr_storage   local;         /* our address it sent to */
-    socklen_t                 addrlen;
-    socklen_t                 locallen;
-    int                       ifindex;       /* IPv6 pktinfo */
-    int                       tcp;
-    td_listener_t            *ls;            /* UDP: the socket */
-    td_conn_t                *conn;          /* TCP: the connection */
-} td_client_t;
-
-
-/* what a timer on the wheel (td_table.h) belongs to */
-
-#define TD_TIMER_ALLOC     1
-#define TD_TIMER_PERM      2
-#define TD_TIMER_CHAN      3
-#define TD_TIMER_CONN      4
 
 
 typedef struct td_perm_s  td_perm_t;
@@ -107,8 +65,7 @@ struct td_alloc_s {
     td_hnode_t                hnode;         /* thread allocs (UDP) */
     td_timer_t                timer;
     td_thread_t              *thr;
-    td_alloc_t               *prev;          /* thread list */
-    td_alloc_t               *next;
+    td_link_t                 link;          /* thread alloc_list */
     td_alloc_t               *gnext;         /* freed, not yet released */
 
     td_client_t               client;
@@ -118,7 +75,7 @@ struct td_alloc_s {
     struct sockaddr_storage   relay;         /* bound */
     struct sockaddr_storage   relay_adv;     /* advertised */
     socklen_t                 relaylen;
-    unsigned                  relay_index;   /* td_relay address */
+    unsigned                  relay_index;   /* td_ports address */
     unsigned                  port;
 
     char                     *user;          /* NUL-terminated copy */
@@ -169,11 +126,14 @@ td_alloc_t *td_alloc_find(td_thread_t *thr, const td_client_t *cl);
 
 /*
  * Creates an allocation around an open relay socket (fd, bound to relay
- * with port) and adds it to the thread's epoll and tables.  The quota is
+ * with port) and adds it to the thread's tables; a stream client gets
+ * it in cl->alloc, and is told through cl->attach (as it is told of the
+ * deletion).  The relay socket joins the thread's epoll at the first
+ * permission, with the handler the caller sets in a->ev.  The quota is
  * already taken.  Returns NULL on an out-of-memory error (the caller
  * closes fd and releases the quota).
  */
-td_alloc_t *td_alloc_create(td_thread_t *thr, const td_client_t *cl,
+td_alloc_t *td_alloc_create(td_thread_t *thr, td_client_t *cl,
     const char *user, size_t user_len, const uint8_t *tid, int fd,
     unsigned relay_index, unsigned port, unsigned lifetime);
 
@@ -198,9 +158,6 @@ td_chan_t *td_chan_find_peer(td_alloc_t *a, const td_ep_t *peer);
 /* creates or refreshes (the permission too); NULL when too many */
 td_chan_t *td_chan_bind(td_alloc_t *a, uint16_t number,
     const struct sockaddr *peer, socklen_t peerlen);
-
-/* a timer is due (called from the wheel with the thread as data) */
-void td_alloc_timer(void *data, td_timer_t *t);
 
 /* "udp 1.2.3.4:5" for logs */
 char *td_client_str(const td_client_t *cl, char *buf, size_t len);

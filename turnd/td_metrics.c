@@ -19,7 +19,7 @@
 
 #include "td_log.h"
 #include "td_metrics.h"
-#include "td_relay.h"
+#include "td_ports.h"
 #include "td_server.h"
 #include "td_stats.h"
 
@@ -438,7 +438,22 @@ td_metrics_render(size_t *len)
     td_metrics_put(&o, "turnd_tcp_connections_accepted_total %llu\n",
                    (unsigned long long) s.tcp_accepted);
 
-    td_relay_ports(&used, &total);
+    td_metrics_pair(&o, "turnd_tls_handshakes_total", "counter",
+                    "TLS handshakes on tls-listening-port, by result "
+                    "(failed: an error, or not done within "
+                    "handshake-timeout)",
+                    "result", "done", s.tls_handshakes,
+                    "failed", s.tls_failed);
+
+    td_metrics_pair(&o, "turnd_proxy_refused_total", "counter",
+                    "Connections closed over the PROXY protocol, by reason "
+                    "(invalid: from a proxy-protocol-from source without a "
+                    "valid header in time; unlisted: a header from another "
+                    "source)",
+                    "reason", "invalid", s.proxy_bad,
+                    "unlisted", s.proxy_refused);
+
+    td_ports_usage(&used, &total);
 
     td_metrics_pair(&o, "turnd_relay_ports", "gauge",
                     "Relay ports in use (or reserved) and free, over every "

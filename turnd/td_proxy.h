@@ -29,7 +29,7 @@
 #include <sys/socket.h>
 
 #include "td_conf.h"
-#include "td_server.h"
+#include "td_conn.h"
 
 
 #define TD_PROXY_V1_MAX     107       /* with CRLF, as the spec says */

@@ -5,792 +5,405 @@
 
 
 #include <errno.h>
-#include <ifaddrs.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
+#include <trtc_stun.h>
 #include "td_log.h"
+#include "td_out.h"
+#include "td_peer.h"
 #include "td_relay.h"
 
 
-#define TD_RELAY_MAX              64
-#define TD_RELAY_MAX_RESERVED     1024
-#define TD_RELAY_MAX_TRIES        128
+static void td_relay_read(td_thread_t *thr, td_alloc_t *a);
+static uint8_t *td_relay_peer_data(td_thread_t *thr, td_alloc_t *a,
+    const struct sockaddr *peer, uint8_t *data, size_t len,
+    size_t *out_len);
+static int td_relay_peer_send(td_thread_t *thr, td_alloc_t *a,
+    const uint8_t *data, size_t len, const struct sockaddr *peer,
+    socklen_t peerlen);
 
 
-typedef struct {
-    uint64_t          *bits;          /* in use, bit (port - min) */
-    unsigned           cursor;
-    size_t             used;
-} td_relay_pool_t;
+/* RFC 8656 10.2: every failure drops the indication silently */
+
+void
+td_relay_send_indication(td_thread_t *thr, td_client_t *cl,
+    const trtc_stun_msg_t *msg)
+{
+    td_ep_t                   ip;
+    socklen_t                 len;
+    td_alloc_t               *a;
+    struct sockaddr_storage   peer;
+    const trtc_stun_attr_t   *addr, *data;
+
+    a = td_alloc_find(thr, cl);
+    addr = trtc_stun_find(msg, TRTC_STUN_ATTR_XOR_PEER_ADDRESS);
+    data = trtc_stun_find(msg, TRTC_STUN_ATTR_DATA);
+
+    if (a == NULL || addr == NULL || data == NULL || msg->nunknown > 0
+        || trtc_stun_attr_addr(addr, msg->tid, &peer, &len) != TRTC_STUN_OK
+        || peer.ss_family != a->relay.ss_family)
+    {
+        thr->stats.dropped++;
+        return;
+    }
+
+    if (!td_relay_peer_allowed(thr, cl, a->user, a->user_len,
+                               (struct sockaddr *) &peer, "Send",
+                               TD_LOG_INFO)
+        || !td_relay_peer_reachable(thr, a, (struct sockaddr *) &peer,
+                                    "Send", TD_LOG_INFO))
+    {
+        return;
+    }
+
+    td_ep_set(&ip, (struct sockaddr *) &peer, 0);
+
+    if (td_perm_find(a, &ip) == NULL) {
+        thr->stats.dropped++;
+        return;
+    }
+
+    (void) td_relay_peer_send(thr, a, data->value, data->len,
+                              (struct sockaddr *) &peer, len);
+}
 
 
-typedef struct {
-    uint8_t            token[TD_RELAY_TOKEN_LEN];
-    int                fd;
-    unsigned           index;
-    unsigned           port;
-    time_t             expires;
-} td_relay_reserved_t;
+void
+td_relay_channel_data(td_thread_t *thr, const td_client_t *cl,
+    const uint8_t *buf, size_t len)
+{
+    size_t       dlen;
+    uint16_t     number;
+    td_chan_t   *c;
+    td_alloc_t  *a;
+
+    if (len < TRTC_STUN_CHANNEL_HEADER_LEN) {
+        thr->stats.malformed++;
+        return;
+    }
+
+    number = (uint16_t) ((buf[0] << 8) | buf[1]);
+    dlen = (size_t) ((buf[2] << 8) | buf[3]);
+
+    /* over UDP the datagram may carry padding after the data */
+    if (dlen > len - TRTC_STUN_CHANNEL_HEADER_LEN) {
+        thr->stats.malformed++;
+        return;
+    }
+
+    a = td_alloc_find(thr, cl);
+    if (a == NULL) {
+        thr->stats.dropped++;
+        return;
+    }
+
+    c = td_chan_find_num(a, number);
+    if (c == NULL || c->perm == NULL) {
+        thr->stats.dropped++;
+        return;
+    }
+
+    (void) td_relay_peer_send(thr, a, buf + TRTC_STUN_CHANNEL_HEADER_LEN,
+                              dlen, (struct sockaddr *) &c->peer,
+                              c->peerlen);
+}
 
 
-static int td_relay_add(const struct sockaddr *sa, socklen_t len);
-static int td_relay_from_interfaces(void);
-static void td_relay_map(const td_conf_t *conf);
-static int td_relay_bind(unsigned index, unsigned port, int dont_frag);
-static int td_relay_busy(td_relay_pool_t *pool, unsigned port);
-static void td_relay_mark(td_relay_pool_t *pool, unsigned port, int used);
-static void td_relay_sweep_locked(time_t now);
-static time_t td_relay_now(void);
-static int td_relay_is_wildcard(const struct sockaddr *sa);
-static int td_relay_same_ip(const struct sockaddr *a,
-    const struct sockaddr *b);
-static char *td_relay_ip_str(const struct sockaddr *sa, char *buf,
-    size_t len);
+static uint8_t *
+td_relay_peer_data(td_thread_t *thr, td_alloc_t *a,
+    const struct sockaddr *peer, uint8_t *data, size_t len,
+    size_t *out_len)
+{
+    size_t               pad, hlen;
+    uint8_t             *p, tid[TRTC_STUN_TID_LEN];
+    uint64_t             r1, r2;
+    td_ep_t              ep, ip;
+    td_chan_t           *c;
+    td_perm_t           *perm;
+    trtc_stun_builder_t  b;
+
+    td_ep_set(&ep, peer, 1);
+    ip = ep;
+    ip.port = 0;
+
+    perm = td_perm_find(a, &ip);
+
+    if (perm == NULL) {
+        thr->stats.dropped++;
+        return NULL;
+    }
+
+    /* from another relay or listener of ours: never into the loop */
+    if (perm->self
+        && td_peer_check(&thr->conf->peers, peer) == TD_PEER_DENIED_SELF)
+    {
+        thr->stats.peer_denied++;
+        return NULL;
+    }
+
+    pad = (4 - (len & 3)) & 3;
+
+    c = td_chan_find_peer(a, &ep);
+
+    if (c != NULL) {
+        p = data - TRTC_STUN_CHANNEL_HEADER_LEN;
+        p[0] = (uint8_t) (c->number >> 8);
+        p[1] = (uint8_t) c->number;
+        p[2] = (uint8_t) (len >> 8);
+        p[3] = (uint8_t) len;
+
+        *out_len = TRTC_STUN_CHANNEL_HEADER_LEN + len;
+
+        /* RFC 8656 12.5: padded to 4 bytes over streams only */
+        if (a->client.tcp && pad) {
+            memset(data + len, 0, pad);
+            *out_len += pad;
+        }
+
+        return p;
+    }
+
+    /* a Data indication; its DATA value is the datagram, already here */
+
+    if (len > 65535 - 64) {
+        thr->stats.dropped++;
+        return NULL;
+    }
+
+    hlen = TRTC_STUN_HEADER_LEN + 4 + (peer->sa_family == AF_INET ? 8 : 20)
+           + 4;
+    p = data - hlen;
+
+    r1 = td_loop_rand(thr);
+    r2 = td_loop_rand(thr);
+    memcpy(tid, &r1, 8);
+    memcpy(tid + 8, &r2, 4);
+
+    trtc_stun_build_init(&b, p, hlen + len + pad + 8,
+                         trtc_stun_type(TRTC_STUN_DATA,
+                                        TRTC_STUN_INDICATION), tid);
+    trtc_stun_add_addr(&b, TRTC_STUN_ATTR_XOR_PEER_ADDRESS, peer, tid);
+
+    if (b.error != TRTC_STUN_OK || b.len + 4 != hlen) {
+        thr->stats.dropped++;
+        return NULL;
+    }
+
+    p[b.len] = (uint8_t) (TRTC_STUN_ATTR_DATA >> 8);
+    p[b.len + 1] = (uint8_t) TRTC_STUN_ATTR_DATA;
+    p[b.len + 2] = (uint8_t) (len >> 8);
+    p[b.len + 3] = (uint8_t) len;
+    memset(data + len, 0, pad);
+
+    b.len = hlen + len + pad;
+    p[2] = (uint8_t) ((b.len - TRTC_STUN_HEADER_LEN) >> 8);
+    p[3] = (uint8_t) (b.len - TRTC_STUN_HEADER_LEN);
+
+    if (thr->conf->fingerprint) {
+        trtc_stun_add_fingerprint(&b);
+    }
+
+    if (b.error != TRTC_STUN_OK) {
+        thr->stats.dropped++;
+        return NULL;
+    }
+
+    *out_len = b.len;
+
+    return p;
+}
 
 
-static pthread_mutex_t       td_relay_mutex = PTHREAD_MUTEX_INITIALIZER;
-static td_relay_t            td_relays[TD_RELAY_MAX];
-static td_relay_pool_t       td_relay_pools[TD_RELAY_MAX];
-static size_t                td_nrelays;
-static unsigned              td_relay_min;
-static unsigned              td_relay_max;
-static td_relay_reserved_t   td_reserved[TD_RELAY_MAX_RESERVED];
-static size_t                td_nreserved;
-
+/*
+ * The peer filter on the address as the client sent it: td_peer_check()
+ * checks the IPv6 form and any IPv4 it embeds, while a canonicalized
+ * 6to4 or NAT64 address would lose its own (denied) IPv6 range.
+ */
 
 int
-td_relay_init(const td_conf_t *conf)
+td_relay_peer_allowed(td_thread_t *thr, const td_client_t *cl,
+    const char *user, size_t user_len, const struct sockaddr *peer,
+    const char *what, int level)
 {
-    int                wild;
-    size_t             i, words, loop;
-    unsigned           r;
-    const td_addr_t   *a;
-    char               buf[64], abuf[64];
+    int   rc;
+    char  pbuf[64], cbuf[80];
 
-    td_nrelays = 0;
-    td_relay_min = conf->min_port;
-    td_relay_max = conf->max_port;
-    loop = 0;
-
-    if (conf->nrelay_ip > 0) {
-        for (i = 0; i < conf->nrelay_ip; i++) {
-            a = &conf->relay_ip[i];
-            if (td_relay_add((const struct sockaddr *) &a->sa, a->salen)
-                != 0)
-            {
-                return -1;
-            }
-        }
-
-    } else {
-        wild = (conf->nlistening_ip == 0);
-
-        for (i = 0; i < conf->nlistening_ip; i++) {
-            a = &conf->listening_ip[i];
-
-            if (td_relay_is_wildcard((const struct sockaddr *) &a->sa)) {
-                wild = 1;
-                continue;
-            }
-
-            if (td_relay_add((const struct sockaddr *) &a->sa, a->salen)
-                != 0)
-            {
-                return -1;
-            }
-        }
-
-        /* listening on a wildcard: every address the machine has */
-        if (wild) {
-            if (td_relay_from_interfaces() != 0) {
-                return -1;
-            }
-        }
+    rc = td_peer_check(&thr->conf->peers, peer);
+    if (rc == TD_PEER_ALLOWED) {
+        return 1;
     }
 
-    if (td_nrelays == 0) {
-        td_log(TD_LOG_ERR, "no relay address");
-        return -1;
+    thr->stats.peer_denied++;
+
+    if (td_loop_log_refusal(thr, level)) {
+        td_log(level, "%s to peer %s denied (%s): user \"%.*s\" client %s",
+               what, td_log_addr(peer, pbuf, sizeof(pbuf)),
+               td_peer_reason(rc), (int) user_len, user,
+               td_client_str(cl, cbuf, sizeof(cbuf)));
     }
-
-    td_relay_map(conf);
-
-    words = ((size_t) (td_relay_max - td_relay_min) + 1 + 63) / 64;
-
-    if (getrandom(&r, sizeof(r), 0) != (ssize_t) sizeof(r)) {
-        r = (unsigned) time(NULL);
-    }
-
-    for (i = 0; i < td_nrelays; i++) {
-        td_relay_pools[i].bits = calloc(words, sizeof(uint64_t));
-        if (td_relay_pools[i].bits == NULL) {
-            td_log(TD_LOG_ERR, "out of memory");
-            return -1;
-        }
-
-        /* a random start: a restart does not reuse the same ports */
-        td_relay_pools[i].cursor = r % (td_relay_max - td_relay_min + 1);
-        td_relay_pools[i].used = 0;
-
-        td_log(TD_LOG_NOTICE, "relay address %s advertised as %s, "
-               "udp ports %u-%u",
-               td_relay_ip_str((struct sockaddr *) &td_relays[i].addr, buf,
-                               sizeof(buf)),
-               td_relay_ip_str((struct sockaddr *) &td_relays[i].adv, abuf,
-                               sizeof(abuf)),
-               td_relay_min, td_relay_max);
-
-        if (td_relay_is_wildcard((struct sockaddr *) &td_relays[i].adv)) {
-            td_log(TD_LOG_WARN, "relay address %s is a wildcard and no "
-                   "external-ip maps it: clients get an unusable "
-                   "relayed address", buf);
-        }
-
-        loop += td_relays[i].loopback;
-    }
-
-    /* behind a proxy on the same host turnd listens on loopback only */
-    if (loop == td_nrelays && !conf->peers.allow_loopback) {
-        td_log(TD_LOG_WARN, "the only relay address%s loopback and "
-               "loopback peers are not allowed: no peer can be reached; "
-               "set relay-ip (and external-ip) to the host's address",
-               td_nrelays > 1 ? "es are" : " is");
-    }
-
-    return 0;
-}
-
-
-void
-td_relay_cleanup(void)
-{
-    size_t  i;
-
-    pthread_mutex_lock(&td_relay_mutex);
-
-    for (i = 0; i < td_nreserved; i++) {
-        close(td_reserved[i].fd);
-    }
-
-    td_nreserved = 0;
-
-    for (i = 0; i < td_nrelays; i++) {
-        free(td_relay_pools[i].bits);
-        td_relay_pools[i].bits = NULL;
-    }
-
-    td_nrelays = 0;
-
-    pthread_mutex_unlock(&td_relay_mutex);
-}
-
-
-size_t
-td_relay_count(void)
-{
-    return td_nrelays;
-}
-
-
-void
-td_relay_ports(size_t *used, size_t *total)
-{
-    size_t  i;
-
-    pthread_mutex_lock(&td_relay_mutex);
-
-    *used = 0;
-    *total = td_nrelays * (size_t) (td_relay_max - td_relay_min + 1);
-
-    for (i = 0; i < td_nrelays; i++) {
-        *used += td_relay_pools[i].used;
-    }
-
-    pthread_mutex_unlock(&td_relay_mutex);
-}
-
-
-const td_relay_t *
-td_relay_get(unsigned index)
-{
-    return &td_relays[index];
-}
-
-
-static int
-td_relay_add(const struct sockaddr *sa, socklen_t len)
-{
-    size_t               i;
-    td_relay_t          *r;
-    struct sockaddr_in  *sin;
-
-    for (i = 0; i < td_nrelays; i++) {
-        if (td_relay_same_ip((struct sockaddr *) &td_relays[i].addr, sa)) {
-            return 0;
-        }
-    }
-
-    if (td_nrelays == TD_RELAY_MAX) {
-        td_log(TD_LOG_WARN, "more than %d relay addresses, the rest are "
-               "not used", TD_RELAY_MAX);
-        return 0;
-    }
-
-    r = &td_relays[td_nrelays];
-    memset(r, 0, sizeof(td_relay_t));
-    memcpy(&r->addr, sa, len);
-    r->addrlen = len;
-
-    if (sa->sa_family == AF_INET) {
-        sin = (struct sockaddr_in *) &r->addr;
-        sin->sin_port = 0;
-        r->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-
-    } else if (sa->sa_family == AF_INET6) {
-        ((struct sockaddr_in6 *) &r->addr)->sin6_port = 0;
-        r->loopback = IN6_IS_ADDR_LOOPBACK(
-                          &((struct sockaddr_in6 *) sa)->sin6_addr);
-
-    } else {
-        return 0;
-    }
-
-    r->adv = r->addr;
-    td_nrelays++;
-
-    return 0;
-}
-
-
-static int
-td_relay_from_interfaces(void)
-{
-    struct ifaddrs             *ifa, *i;
-    const struct sockaddr_in6  *sin6;
-
-    if (getifaddrs(&ifa) == -1) {
-        td_log(TD_LOG_ERR, "getifaddrs() failed: %s", strerror(errno));
-        return -1;
-    }
-
-    for (i = ifa; i != NULL; i = i->ifa_next) {
-        if (i->ifa_addr == NULL) {
-            continue;
-        }
-
-        if (i->ifa_addr->sa_family == AF_INET) {
-            td_relay_add(i->ifa_addr, sizeof(struct sockaddr_in));
-
-        } else if (i->ifa_addr->sa_family == AF_INET6) {
-            sin6 = (const struct sockaddr_in6 *) i->ifa_addr;
-
-            /* link-local needs a scope a peer elsewhere cannot use */
-            if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) {
-                continue;
-            }
-
-            td_relay_add(i->ifa_addr, sizeof(struct sockaddr_in6));
-        }
-    }
-
-    freeifaddrs(ifa);
 
     return 0;
 }
 
 
 /*
- * external-ip PUBLIC/PRIVATE: the relay address PRIVATE is advertised as
- * PUBLIC; a bare PUBLIC replaces every relay address of its family that
- * no PUBLIC/PRIVATE pair names.
+ * A loopback relay reaches loopback peers only: Linux would send from
+ * 127.0.0.1 or ::1 towards a real address (an IPv6 ::1 source even goes
+ * out) and every datagram would fail or leak.  Refused, counted and
+ * said, rather than silent send errors.
  */
 
-static void
-td_relay_map(const td_conf_t *conf)
-{
-    int                   found;
-    char                  buf[64];
-    size_t                i, j;
-    const td_external_t  *e;
-
-    for (i = 0; i < conf->nexternal_ip; i++) {
-        e = &conf->external_ip[i];
-
-        if (!e->has_priv) {
-            continue;
-        }
-
-        found = 0;
-
-        for (j = 0; j < td_nrelays; j++) {
-            if (td_relay_same_ip((struct sockaddr *) &td_relays[j].addr,
-                                 (const struct sockaddr *) &e->priv.sa))
-            {
-                memcpy(&td_relays[j].adv, &e->pub.sa, e->pub.salen);
-                td_relays[j].mapped = 1;
-                found = 1;
-            }
-        }
-
-        if (!found) {
-            td_log(TD_LOG_WARN, "external-ip: %s is not a relay address, "
-                   "its mapping is not used",
-                   td_relay_ip_str((const struct sockaddr *) &e->priv.sa,
-                                   buf, sizeof(buf)));
-        }
-    }
-
-    for (i = 0; i < conf->nexternal_ip; i++) {
-        e = &conf->external_ip[i];
-
-        if (e->has_priv) {
-            continue;
-        }
-
-        for (j = 0; j < td_nrelays; j++) {
-            if (td_relays[j].mapped
-                || td_relays[j].addr.ss_family != e->pub.sa.ss_family)
-            {
-                continue;
-            }
-
-            memcpy(&td_relays[j].adv, &e->pub.sa, e->pub.salen);
-            td_relays[j].mapped = 1;
-        }
-    }
-
-    for (j = 0; j < td_nrelays; j++) {
-        if (td_relays[j].adv.ss_family == AF_INET) {
-            ((struct sockaddr_in *) &td_relays[j].adv)->sin_port = 0;
-
-        } else {
-            ((struct sockaddr_in6 *) &td_relays[j].adv)->sin6_port = 0;
-        }
-    }
-}
-
-
 int
-td_relay_pick(int family, const struct sockaddr *local)
+td_relay_peer_reachable(td_thread_t *thr, const td_alloc_t *a,
+    const struct sockaddr *peer, const char *what, int level)
 {
-    int       first, loop;
-    size_t    i;
-    unsigned  local_loopback;
+    char  pbuf[64], rbuf[64];
 
-    first = -1;
-    loop = -1;
-    local_loopback = 0;
-
-    if (local->sa_family == AF_INET) {
-        local_loopback = (ntohl(((const struct sockaddr_in *) local)
-                                ->sin_addr.s_addr) >> 24) == 127;
-
-    } else if (local->sa_family == AF_INET6) {
-        local_loopback = IN6_IS_ADDR_LOOPBACK(
-                             &((const struct sockaddr_in6 *) local)
-                             ->sin6_addr);
-    }
-
-    for (i = 0; i < td_nrelays; i++) {
-        if (td_relays[i].addr.ss_family != family) {
-            continue;
-        }
-
-        if (td_relay_same_ip((struct sockaddr *) &td_relays[i].addr, local))
-        {
-            return (int) i;
-        }
-
-        if (first == -1 && !td_relays[i].loopback) {
-            first = (int) i;
-        }
-
-        if (loop == -1 && td_relays[i].loopback) {
-            loop = (int) i;
-        }
-    }
-
-    if (local_loopback && loop != -1) {
-        return loop;
-    }
-
-    return (first != -1) ? first : loop;
-}
-
-
-int
-td_relay_open(unsigned index, int even, int reserve, int dont_frag,
-    td_relay_port_t *out)
-{
-    int               fd, fd2;
-    size_t            scanned, span;
-    unsigned          port, tries;
-    td_relay_pool_t  *pool;
-
-    if (index >= td_nrelays) {
-        return -1;
-    }
-
-    pool = &td_relay_pools[index];
-    span = (size_t) (td_relay_max - td_relay_min) + 1;
-    tries = 0;
-
-    pthread_mutex_lock(&td_relay_mutex);
-
-    td_relay_sweep_locked(td_relay_now());
-
-    if (reserve && td_nreserved == TD_RELAY_MAX_RESERVED) {
-        pthread_mutex_unlock(&td_relay_mutex);
-        return -1;
-    }
-
-    /*
-     * Round robin from the cursor, so a freed port is reused as late as
-     * possible (a late datagram of its last owner meets nobody).
-     */
-    for (scanned = 0; scanned < span && tries < TD_RELAY_MAX_TRIES;
-         scanned++)
+    if (!td_addr_loopback((const struct sockaddr *) &a->relay)
+        || td_addr_loopback(peer))
     {
-        port = td_relay_min + pool->cursor;
-        pool->cursor = (unsigned) ((pool->cursor + 1) % span);
-
-        if ((even && (port & 1)) || td_relay_busy(pool, port)) {
-            continue;
-        }
-
-        if (reserve
-            && (port + 1 > td_relay_max || td_relay_busy(pool, port + 1)))
-        {
-            continue;
-        }
-
-        tries++;
-
-        fd = td_relay_bind(index, port, dont_frag);
-        if (fd == -2) {
-            pthread_mutex_unlock(&td_relay_mutex);
-            return -2;
-        }
-
-        if (fd == -1) {
-            continue;
-        }
-
-        fd2 = -1;
-
-        if (reserve) {
-            fd2 = td_relay_bind(index, port + 1, 0);
-            if (fd2 < 0) {
-                close(fd);
-
-                if (fd2 == -2) {
-                    pthread_mutex_unlock(&td_relay_mutex);
-                    return -2;
-                }
-
-                continue;
-            }
-
-            td_relay_mark(pool, port + 1, 1);
-
-            if (getrandom(out->token, TD_RELAY_TOKEN_LEN, 0)
-                != TD_RELAY_TOKEN_LEN)
-            {
-                td_relay_mark(pool, port + 1, 0);
-                close(fd2);
-                close(fd);
-                break;
-            }
-
-            memcpy(td_reserved[td_nreserved].token, out->token,
-                   TD_RELAY_TOKEN_LEN);
-            td_reserved[td_nreserved].fd = fd2;
-            td_reserved[td_nreserved].index = index;
-            td_reserved[td_nreserved].port = port + 1;
-            td_reserved[td_nreserved].expires = td_relay_now()
-                                                + TD_RELAY_RESERVE_TIME;
-            td_nreserved++;
-        }
-
-        td_relay_mark(pool, port, 1);
-
-        pthread_mutex_unlock(&td_relay_mutex);
-
-        out->fd = fd;
-        out->index = index;
-        out->port = port;
-        out->has_token = reserve ? 1 : 0;
-
-        return 0;
+        return 1;
     }
 
-    pthread_mutex_unlock(&td_relay_mutex);
+    thr->stats.peer_denied++;
 
-    return -1;
+    if (td_loop_log_refusal(thr, level)) {
+        td_log(level, "%s to peer %s refused: relay %s is loopback and "
+               "cannot reach it (set relay-ip): user \"%.*s\"", what,
+               td_log_addr(peer, pbuf, sizeof(pbuf)),
+               td_log_addr((const struct sockaddr *) &a->relay, rbuf,
+                           sizeof(rbuf)),
+               (int) a->user_len, a->user);
+    }
+
+    return 0;
 }
 
 
 int
-td_relay_take(const uint8_t *token, td_relay_port_t *out)
+td_addr_loopback(const struct sockaddr *sa)
 {
-    size_t  i;
+    const struct sockaddr_in6  *sin6;
 
-    pthread_mutex_lock(&td_relay_mutex);
-
-    td_relay_sweep_locked(td_relay_now());
-
-    for (i = 0; i < td_nreserved; i++) {
-        if (memcmp(td_reserved[i].token, token, TD_RELAY_TOKEN_LEN) != 0) {
-            continue;
-        }
-
-        out->fd = td_reserved[i].fd;
-        out->index = td_reserved[i].index;
-        out->port = td_reserved[i].port;
-        out->has_token = 0;
-
-        td_reserved[i] = td_reserved[--td_nreserved];
-
-        pthread_mutex_unlock(&td_relay_mutex);
-
-        return 0;
-    }
-
-    pthread_mutex_unlock(&td_relay_mutex);
-
-    return -1;
-}
-
-
-void
-td_relay_close(unsigned index, unsigned port, int fd)
-{
-    if (fd != -1) {
-        close(fd);
-    }
-
-    pthread_mutex_lock(&td_relay_mutex);
-
-    if (index < td_nrelays) {
-        td_relay_mark(&td_relay_pools[index], port, 0);
-    }
-
-    pthread_mutex_unlock(&td_relay_mutex);
-}
-
-
-void
-td_relay_sweep(void)
-{
-    pthread_mutex_lock(&td_relay_mutex);
-    td_relay_sweep_locked(td_relay_now());
-    pthread_mutex_unlock(&td_relay_mutex);
-}
-
-
-static void
-td_relay_sweep_locked(time_t now)
-{
-    size_t  i;
-
-    for (i = 0; i < td_nreserved; /* void */ ) {
-        if (td_reserved[i].expires > now) {
-            i++;
-            continue;
-        }
-
-        close(td_reserved[i].fd);
-        td_relay_mark(&td_relay_pools[td_reserved[i].index],
-                      td_reserved[i].port, 0);
-        td_reserved[i] = td_reserved[--td_nreserved];
-    }
-}
-
-
-void
-td_relay_advertised(unsigned index, unsigned port,
-    struct sockaddr_storage *out, socklen_t *outlen)
-{
-    *out = td_relays[index].adv;
-
-    if (out->ss_family == AF_INET) {
-        ((struct sockaddr_in *) out)->sin_port = htons((uint16_t) port);
-
-        if (outlen != NULL) {
-            *outlen = sizeof(struct sockaddr_in);
-        }
-
-    } else {
-        ((struct sockaddr_in6 *) out)->sin6_port = htons((uint16_t) port);
-
-        if (outlen != NULL) {
-            *outlen = sizeof(struct sockaddr_in6);
-        }
-    }
-}
-
-
-static int
-td_relay_bind(unsigned index, unsigned port, int dont_frag)
-{
-    int                       fd, on, val;
-    td_relay_t               *r;
-    struct sockaddr_storage   sa;
-
-    r = &td_relays[index];
-    sa = r->addr;
-
-    fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd == -1) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
-            || errno == ENOMEM)
-        {
-            /* no other port would do better: the caller stops */
-            return -2;
-        }
-
-        td_log(TD_LOG_ERR, "socket() failed: %s", strerror(errno));
-        return -1;
-    }
-
-    on = 1;
-
-    if (sa.ss_family == AF_INET) {
-        ((struct sockaddr_in *) &sa)->sin_port = htons((uint16_t) port);
-
-        if (dont_frag) {
-            val = IP_PMTUDISC_DO;
-            (void) setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &val,
-                              sizeof(val));
-        }
-
-    } else {
-        ((struct sockaddr_in6 *) &sa)->sin6_port = htons((uint16_t) port);
-        (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-
-        if (dont_frag) {
-            (void) setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on,
-                              sizeof(on));
-        }
-    }
-
-    if (bind(fd, (struct sockaddr *) &sa, r->addrlen) == -1) {
-        if (errno != EADDRINUSE) {
-            td_log(TD_LOG_WARN, "bind() of a relay socket to port %u "
-                   "failed: %s", port, strerror(errno));
-        }
-
-        close(fd);
-        return -1;
-    }
-
-    return fd;
-}
-
-
-static int
-td_relay_busy(td_relay_pool_t *pool, unsigned port)
-{
-    unsigned  i;
-
-    i = port - td_relay_min;
-
-    return (pool->bits[i / 64] >> (i % 64)) & 1;
-}
-
-
-static void
-td_relay_mark(td_relay_pool_t *pool, unsigned port, int used)
-{
-    unsigned  i;
-
-    if (port < td_relay_min || port > td_relay_max) {
-        return;
-    }
-
-    i = port - td_relay_min;
-
-    if (used) {
-        pool->bits[i / 64] |= (uint64_t) 1 << (i % 64);
-        pool->used++;
-
-    } else {
-        pool->bits[i / 64] &= ~((uint64_t) 1 << (i % 64));
-        pool->used--;
-    }
-}
-
-
-static time_t
-td_relay_now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return ts.tv_sec;
-}
-
-
-static int
-td_relay_is_wildcard(const struct sockaddr *sa)
-{
     if (sa->sa_family == AF_INET) {
-        return ((const struct sockaddr_in *) sa)->sin_addr.s_addr
-               == htonl(INADDR_ANY);
+        return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr)
+                >> 24) == 127;
     }
 
-    if (sa->sa_family == AF_INET6) {
-        return IN6_IS_ADDR_UNSPECIFIED(
-                   &((const struct sockaddr_in6 *) sa)->sin6_addr);
-    }
+    sin6 = (const struct sockaddr_in6 *) sa;
 
-    return 0;
+    return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)
+           || (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)
+               && sin6->sin6_addr.s6_addr[12] == 127);
 }
 
 
 static int
-td_relay_same_ip(const struct sockaddr *a, const struct sockaddr *b)
+td_relay_peer_send(td_thread_t *thr, td_alloc_t *a, const uint8_t *data,
+    size_t len, const struct sockaddr *peer, socklen_t peerlen)
 {
-    if (a->sa_family != b->sa_family) {
+    ssize_t  n;
+
+    /* from a listening socket's batch: sent with the rest of it */
+    if (td_out_queue(thr, a->ev.fd, peer, peerlen, NULL, 0, data, len, 0, 1)
+        == 0)
+    {
         return 0;
     }
 
-    if (a->sa_family == AF_INET) {
-        return ((const struct sockaddr_in *) a)->sin_addr.s_addr
-               == ((const struct sockaddr_in *) b)->sin_addr.s_addr;
+    n = sendto(a->ev.fd, data, len, 0, peer, peerlen);
+
+    if (n == -1) {
+        thr->stats.send_errors++;
+        td_out_peer_error(thr, (struct sockaddr *) &a->relay, peer, errno);
+
+        return -1;
     }
 
-    if (a->sa_family == AF_INET6) {
-        return memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr,
-                      &((const struct sockaddr_in6 *) b)->sin6_addr, 16) == 0;
-    }
+    thr->stats.peer_tx_packets++;
+    thr->stats.peer_tx_bytes += len;
 
     return 0;
 }
 
 
-static char *
-td_relay_ip_str(const struct sockaddr *sa, char *buf, size_t len)
+/*
+ * Datagrams from peers: each becomes ChannelData or a Data indication in
+ * place (the buffers have room in front), and all of one batch go to the
+ * allocation's client together: in one sendmmsg() (UDP) or one write to
+ * its stream (TCP).
+ */
+
+void
+td_relay_input(td_thread_t *thr, td_ev_t *ev, uint32_t events)
 {
-    const void  *a;
+    td_alloc_t  *a;
 
-    a = (sa->sa_family == AF_INET)
-        ? (const void *) &((const struct sockaddr_in *) sa)->sin_addr
-        : (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr;
+    (void) events;
 
-    if (inet_ntop(sa->sa_family, a, buf, (socklen_t) len) == NULL) {
-        snprintf(buf, len, "?");
+    a = td_container(ev, td_alloc_t, ev);
+
+    td_relay_read(thr, a);
+}
+
+
+static void
+td_relay_read(td_thread_t *thr, td_alloc_t *a)
+{
+    int             n, i, round;
+    size_t          len, olen;
+    uint8_t        *p;
+    td_client_t    *cl;
+    struct msghdr  *mh;
+
+    /* a closed connection stays in memory until the end of the batch */
+    cl = &a->client;
+
+    for (round = 0; round < TD_READ_ROUNDS; round++) {
+
+        td_loop_batch(thr, 0);
+
+        n = recvmmsg(a->ev.fd, thr->msgs, TD_BATCH, MSG_DONTWAIT, NULL);
+
+        if (n <= 0) {
+            return;
+        }
+
+        td_out_start(thr);
+
+        for (i = 0; i < n; i++) {
+            mh = &thr->msgs[i].msg_hdr;
+            len = thr->msgs[i].msg_len;
+
+            if (mh->msg_flags & MSG_TRUNC) {
+                thr->stats.truncated++;
+                continue;
+            }
+
+            thr->stats.peer_rx_packets++;
+            thr->stats.peer_rx_bytes += len;
+
+            p = td_relay_peer_data(thr, a,
+                                   (struct sockaddr *) &thr->names[i],
+                                   thr->iov[i].iov_base, len, &olen);
+            if (p == NULL) {
+                continue;
+            }
+
+            (void) cl->send(thr, cl, p, olen, TD_SEND_KEEP | TD_SEND_MORE);
+
+            if (a->freed) {
+                break;      /* the connection failed and took it */
+            }
+        }
+
+        cl->flush(thr, cl);
+        td_out_end(thr);
+
+        if (n < TD_BATCH || a->freed) {
+            return;
+        }
     }
-
-    return buf;
 }

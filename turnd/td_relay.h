@@ -9,92 +9,45 @@
 
 
 /*
- * Relay addresses and their UDP ports.
- *
- * The relay addresses are relay-ip; without it, the listening addresses;
- * with a wildcard listening address, every address of the machine's
- * interfaces (IPv6 link-local excepted), and an allocation then relays
- * from the address its Allocate came to when that has the requested
- * family.  Each relay address has an advertised form: external-ip
- * PUBLIC/PRIVATE maps PRIVATE, a bare external-ip PUBLIC maps every relay
- * address of its family.
- *
- * Ports come from min-port..max-port, one bitmap per relay address under
- * one mutex (taken on allocate and free, never on the relay path); a
- * port the kernel refuses (another process has it) is skipped.
- * EVEN-PORT with the R bit binds the next port too and keeps it under a
- * RESERVATION-TOKEN for 30 seconds.
+ * The relay path: Send indications and ChannelData from clients to
+ * peers, datagrams from peers (on relay sockets) to clients as
+ * ChannelData or Data indications.  No allocation of memory and no lock
+ * here; every lookup is a hash table of the owning thread.
  */
 
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 #include <sys/socket.h>
 
-#include "td_conf.h"
+#include <trtc_stun.h>
+#include "td_alloc.h"
 
 
-#define TD_RELAY_TOKEN_LEN       8
-#define TD_RELAY_RESERVE_TIME    30
+/* a relay socket is readable: the handler of an allocation's a->ev */
+void td_relay_input(td_thread_t *thr, td_ev_t *ev, uint32_t events);
 
+/* a Send indication from a client (RFC 8656 10.2: failures drop it) */
+void td_relay_send_indication(td_thread_t *thr, td_client_t *cl,
+    const trtc_stun_msg_t *msg);
 
-typedef struct {
-    struct sockaddr_storage   addr;          /* port 0 */
-    struct sockaddr_storage   adv;           /* advertised, port 0 */
-    socklen_t                 addrlen;
-    unsigned                  loopback:1;
-    unsigned                  mapped:1;      /* adv differs from addr */
-} td_relay_t;
-
-
-typedef struct {
-    int                       fd;
-    unsigned                  index;         /* relay address */
-    unsigned                  port;
-    uint8_t                   token[TD_RELAY_TOKEN_LEN];
-    unsigned                  has_token:1;
-} td_relay_port_t;
-
-
-/* builds the address list and logs it; -1 on error (logged) */
-int td_relay_init(const td_conf_t *conf);
-void td_relay_cleanup(void);
-
-size_t td_relay_count(void);
-/* relay ports taken (or reserved) and in all, over every relay address */
-void td_relay_ports(size_t *used, size_t *total);
-const td_relay_t *td_relay_get(unsigned index);
+/* a ChannelData message from a client */
+void td_relay_channel_data(td_thread_t *thr, const td_client_t *cl,
+    const uint8_t *buf, size_t len);
 
 /*
- * The relay address for a request that arrived at local asking for
- * family: local itself when it is a relay address, else a loopback one
- * for a loopback local, else the first of that family.  -1 when there
- * is no relay address of that family.
+ * The peer filter on the canonical form of peer (::ffff:127.0.0.1 is
+ * loopback): 1 when allowed, else 0 after logging why at level.
  */
-int td_relay_pick(int family, const struct sockaddr *local);
+int td_relay_peer_allowed(td_thread_t *thr, const td_client_t *cl,
+    const char *user, size_t user_len, const struct sockaddr *peer,
+    const char *what, int level);
 
-/*
- * Binds a relay socket on relay address index.  even: an even port;
- * reserve: also bind port + 1 and keep it under out->token.  dont_frag:
- * set DF on the socket.  Returns 0, -1 when no port is free, or -2 when
- * the process is out of descriptors (or the kernel of sockets).
- */
-int td_relay_open(unsigned index, int even, int reserve, int dont_frag,
-    td_relay_port_t *out);
-
-/* takes the reserved socket of a RESERVATION-TOKEN; -1 when unknown */
-int td_relay_take(const uint8_t *token, td_relay_port_t *out);
-
-/* closes a relay socket and frees its port */
-void td_relay_close(unsigned index, unsigned port, int fd);
-
-/* drops reservations older than TD_RELAY_RESERVE_TIME */
-void td_relay_sweep(void);
-
-/* the advertised address of a relay socket (with its port) */
-void td_relay_advertised(unsigned index, unsigned port,
-    struct sockaddr_storage *out, socklen_t *outlen);
+/* 0 (counted, logged) when a's relay cannot reach peer: loopback */
+int td_relay_peer_reachable(td_thread_t *thr, const td_alloc_t *a,
+    const struct sockaddr *peer, const char *what, int level);
+/* 1 for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 */
+int td_addr_loopback(const struct sockaddr *sa);
 
 
 #endif /* _TD_RELAY_H_INCLUDED_ */

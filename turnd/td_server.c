@@ -19,16 +19,21 @@
 #include <sys/socket.h>
 
 #include <trtc_crypto.h>
+#include "td_alloc.h"
+#include "td_conn.h"
 #include "td_log.h"
 #include "td_peer.h"
-#include "td_relay.h"
+#include "td_ports.h"
 #include "td_server.h"
+#include "td_tcp.h"
 #include "td_tls.h"
+#include "td_udp.h"
 
 
 #define TD_MAX_THREADS      256
 #define TD_EPOLL_EVENTS     128
 #define TD_SOCK_BUF         (2 * 1024 * 1024)
+#define TD_TRIM_FREED       1024    /* allocations freed before a trim */
 
 
 static int td_thread_init(td_thread_t *thr, unsigned id,
@@ -36,7 +41,8 @@ static int td_thread_init(td_thread_t *thr, unsigned id,
 static void td_thread_free(td_thread_t *thr);
 static void *td_thread_main(void *arg);
 static void td_thread_trim(td_thread_t *thr);
-static void td_thread_time(td_thread_t *thr);
+static void td_thread_notified(td_thread_t *thr, td_ev_t *ev,
+    uint32_t events);
 static int td_listen_addrs(const td_conf_t *conf, td_addr_t *addrs,
     size_t *n);
 static int td_server_listen(const td_addr_t *a, int type, int optional,
@@ -77,13 +83,13 @@ td_server_init(const td_conf_t *conf)
 
     if (td_alloc_global_init(conf->user_quota, conf->total_quota) != 0
         || td_limit_init(conf) != 0
-        || td_relay_init(conf) != 0)
+        || td_ports_init(conf) != 0)
     {
         return -1;
     }
 
     if (td_tls_init(conf) != 0) {
-        td_relay_cleanup();
+        td_ports_cleanup();
         return -1;
     }
 
@@ -152,7 +158,7 @@ failed:
     td_threads = NULL;
     td_nthreads = 0;
 
-    td_relay_cleanup();
+    td_ports_cleanup();
     td_tls_cleanup();
 
     return -1;
@@ -263,7 +269,7 @@ td_server_cleanup(void)
     td_threads = NULL;
     td_nthreads = 0;
 
-    td_relay_cleanup();
+    td_ports_cleanup();
     td_alloc_global_cleanup();
     td_tls_cleanup();
 }
@@ -372,13 +378,13 @@ td_listen_addrs(const td_conf_t *conf, td_addr_t *addrs, size_t *n)
 static int
 td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
 {
-    int                   rc;
-    size_t                i;
-    unsigned              lp;
-    struct ifaddrs       *ifa, *ifp;
-    const td_relay_t     *r;
-    struct sockaddr_in    lo4, hi4;
-    struct sockaddr_in6   lo6;
+    int                     rc;
+    size_t                  i;
+    unsigned                lp;
+    struct ifaddrs         *ifa, *ifp;
+    struct sockaddr_in      lo4, hi4;
+    struct sockaddr_in6     lo6;
+    const td_ports_addr_t  *r;
 
     lp = conf->listening_port;
     rc = 0;
@@ -460,8 +466,8 @@ td_server_self(const td_conf_t *conf, const td_addr_t *addrs, size_t naddrs)
         freeifaddrs(ifa);
     }
 
-    for (i = 0; i < td_relay_count(); i++) {
-        r = td_relay_get((unsigned) i);
+    for (i = 0; i < td_ports_count(); i++) {
+        r = td_ports_get((unsigned) i);
 
         rc |= td_peer_self_add((struct sockaddr *) &r->addr, NULL,
                                conf->min_port, conf->max_port, 1);
@@ -605,7 +611,7 @@ td_thread_init(td_thread_t *thr, unsigned id, const td_conf_t *conf)
     thr->epfd = -1;
     thr->notify.fd = -1;
 
-    td_thread_time(thr);
+    td_loop_time(thr);
 
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t) sizeof(seed)) {
         seed = (uint64_t) time(NULL) ^ ((uint64_t) id << 32);
@@ -631,7 +637,7 @@ td_thread_init(td_thread_t *thr, unsigned id, const td_conf_t *conf)
         return -1;
     }
 
-    thr->notify.kind = TD_EV_NOTIFY;
+    thr->notify.handler = td_thread_notified;
     thr->notify.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (thr->notify.fd == -1) {
         td_log(TD_LOG_ERR, "eventfd() failed: %s", strerror(errno));
@@ -698,7 +704,7 @@ td_listener_open(td_thread_t *thr, const td_addr_t *a, unsigned port,
     ls->thr = thr;
     ls->addr = a->sa;
     ls->addrlen = a->salen;
-    ls->ev.kind = (type == SOCK_DGRAM) ? TD_EV_UDP_LISTEN : TD_EV_TCP_LISTEN;
+    ls->ev.handler = (type == SOCK_DGRAM) ? td_udp_input : td_tcp_accept;
     ls->ev.fd = -1;
 
     if (ls->addr.ss_family == AF_INET) {
@@ -794,7 +800,7 @@ td_thread_main(void *arg)
     td_thread_t  *thr;
 
     thr = arg;
-    td_thread_time(thr);
+    td_loop_time(thr);
     thr->wheel.last = thr->now;
     thr->ticked = thr->now;
 
@@ -817,7 +823,6 @@ td_server_poll(td_thread_t *thr, int timeout)
 {
     int                  i, n;
     td_ev_t             *ev;
-    uint64_t             v;
     struct timespec      ts;
     struct epoll_event   events[TD_EPOLL_EVENTS];
 
@@ -838,38 +843,14 @@ td_server_poll(td_thread_t *thr, int timeout)
         return -1;
     }
 
-    td_thread_time(thr);
+    td_loop_time(thr);
 
     for (i = 0; i < n; i++) {
         ev = events[i].data.ptr;
 
-        switch (ev->kind) {
-
-        case TD_EV_UDP_LISTEN:
-            td_udp_input(thr, (td_listener_t *) ev);
-            break;
-
-        case TD_EV_RELAY:
-            td_server_relay_input(thr, (td_alloc_t *) ev);
-            break;
-
-        case TD_EV_TCP_CONN:
-            td_tcp_event(thr, (td_conn_t *) ev, events[i].events);
-            break;
-
-        case TD_EV_TCP_LISTEN:
-            td_tcp_accept(thr, (td_listener_t *) ev);
-            break;
-
-        case TD_EV_NOTIFY:
-            if (read(ev->fd, &v, sizeof(v)) == -1) {
-                /* EAGAIN: another thread's wakeup was read */
-            }
-
-            break;
-
-        default: /* TD_EV_CLOSED earlier in this batch */
-            break;
+        /* none: closed earlier in this batch */
+        if (ev->handler != NULL) {
+            ev->handler(thr, ev, events[i].events);
         }
     }
 
@@ -884,12 +865,12 @@ td_server_poll(td_thread_t *thr, int timeout)
 
         thr->log_budget = TD_LOG_BUDGET;
 
-        td_wheel_run(&thr->wheel, thr->now, td_alloc_timer, thr);
+        td_wheel_run(&thr->wheel, thr->now, thr);
         td_tcp_resume(thr);
         td_thread_trim(thr);
 
         if (thr->id == 0) {
-            td_relay_sweep();
+            td_ports_sweep();
         }
     }
 
@@ -905,11 +886,13 @@ void
 td_server_drop_all(td_thread_t *thr)
 {
     while (thr->conn_list != NULL) {
-        td_tcp_close(thr, thr->conn_list, "shutdown");
+        td_tcp_close(thr, td_container(thr->conn_list, td_conn_t, link),
+                     "shutdown");
     }
 
     while (thr->alloc_list != NULL) {
-        td_alloc_free(thr->alloc_list, "shutdown");
+        td_alloc_free(td_container(thr->alloc_list, td_alloc_t, link),
+                      "shutdown");
     }
 
     td_alloc_release(thr);
@@ -957,47 +940,14 @@ td_thread_trim(td_thread_t *thr)
 
 
 static void
-td_thread_time(td_thread_t *thr)
+td_thread_notified(td_thread_t *thr, td_ev_t *ev, uint32_t events)
 {
-    struct timespec  ts;
+    uint64_t  v;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    thr->now = ts.tv_sec + thr->skew;
-    thr->wall = time(NULL) + thr->skew;
-    thr->now_ms = (uint64_t) thr->now * 1000
-                  + (uint64_t) ts.tv_nsec / 1000000;
-}
+    (void) thr;
+    (void) events;
 
-
-int
-td_server_log_refusal(td_thread_t *thr, int level)
-{
-    if (!td_log_enabled(level)) {
-        return 0;
+    if (read(ev->fd, &v, sizeof(v)) == -1) {
+        /* EAGAIN: another thread's wakeup was read */
     }
-
-    if (thr->log_budget == 0) {
-        thr->log_suppressed++;
-        return 0;
-    }
-
-    thr->log_budget--;
-
-    return 1;
-}
-
-
-uint64_t
-td_server_rand(td_thread_t *thr)
-{
-    uint64_t  x;
-
-    /* xorshift64*: transaction ids of Data indications, not secrets */
-    x = thr->rand;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    thr->rand = x;
-
-    return x * 0x2545f4914f6cdd1dULL;
 }

@@ -194,6 +194,39 @@ td_htable_grow(td_htable_t *t)
 
 
 void
+td_link_add(td_link_t **head, td_link_t *n)
+{
+    n->prev = NULL;
+    n->next = *head;
+
+    if (n->next != NULL) {
+        n->next->prev = n;
+    }
+
+    *head = n;
+}
+
+
+void
+td_link_remove(td_link_t **head, td_link_t *n)
+{
+    if (n->prev != NULL) {
+        n->prev->next = n->next;
+
+    } else {
+        *head = n->next;
+    }
+
+    if (n->next != NULL) {
+        n->next->prev = n->prev;
+    }
+
+    n->prev = NULL;
+    n->next = NULL;
+}
+
+
+void
 td_wheel_init(td_wheel_t *w, time_t now)
 {
     size_t  i;
@@ -201,7 +234,7 @@ td_wheel_init(td_wheel_t *w, time_t now)
     for (i = 0; i < TD_WHEEL_SLOTS; i++) {
         w->slots[i].next = &w->slots[i];
         w->slots[i].prev = &w->slots[i];
-        w->slots[i].kind = 0;
+        w->slots[i].handler = NULL;
     }
 
     w->last = now;
@@ -244,8 +277,7 @@ td_timer_del(td_timer_t *t)
 
 
 void
-td_wheel_run(td_wheel_t *w, time_t now,
-    void (*handler)(void *data, td_timer_t *t), void *data)
+td_wheel_run(td_wheel_t *w, time_t now, void *data)
 {
     time_t       s, n, i;
     td_timer_t   due, *t, *next, *head;
@@ -290,7 +322,7 @@ td_wheel_run(td_wheel_t *w, time_t now,
         while (due.next != &due) {
             t = due.next;
             td_timer_del(t);
-            handler(data, t);
+            t->handler(t, data);
         }
     }
 

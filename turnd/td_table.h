@@ -21,6 +21,12 @@
 #include <sys/socket.h>
 
 
+/* the structure that member m at p is in */
+
+#define td_container(p, type, m)                                             \
+    ((type *) (void *) ((char *) (p) - offsetof(type, m)))
+
+
 /* an address as a hash key: fixed size, no padding left unset */
 
 typedef struct {
@@ -47,17 +53,33 @@ typedef struct {
 } td_htable_t;
 
 
-/* timers: a wheel of one-second slots, doubly linked for O(1) removal */
+/* a list a member is unlinked from in O(1): the thread's allocations */
+
+typedef struct td_link_s  td_link_t;
+
+struct td_link_s {
+    td_link_t                *prev;
+    td_link_t                *next;
+};
+
+
+/*
+ * Timers: a wheel of one-second slots, doubly linked for O(1) removal.
+ * A timer carries its handler (as nginx's ev->handler); data is what
+ * td_wheel_run() was given (the thread).
+ */
 
 #define TD_WHEEL_SLOTS     1024
 
 typedef struct td_timer_s  td_timer_t;
 
+typedef void (*td_timer_handler_pt)(td_timer_t *t, void *data);
+
 struct td_timer_s {
     td_timer_t               *prev;
     td_timer_t               *next;
     time_t                    expires;       /* monotonic seconds */
-    int                       kind;
+    td_timer_handler_pt       handler;
 };
 
 typedef struct {
@@ -77,16 +99,19 @@ void td_htable_free(td_htable_t *t);
 void td_htable_insert(td_htable_t *t, td_hnode_t *n, uint32_t hash);
 void td_htable_remove(td_htable_t *t, td_hnode_t *n);
 
+/* the list starts at *head (NULL: empty) */
+void td_link_add(td_link_t **head, td_link_t *n);
+void td_link_remove(td_link_t **head, td_link_t *n);
+
 void td_wheel_init(td_wheel_t *w, time_t now);
 void td_timer_set(td_wheel_t *w, td_timer_t *t, time_t expires);
 void td_timer_del(td_timer_t *t);
 
 /*
- * Fires every timer due at now (expires <= now); the handler may delete
- * other timers, also ones due in the same second.
+ * Fires every timer due at now (expires <= now) through its handler,
+ * which may delete other timers, also ones due in the same second.
  */
-void td_wheel_run(td_wheel_t *w, time_t now,
-    void (*handler)(void *data, td_timer_t *t), void *data);
+void td_wheel_run(td_wheel_t *w, time_t now, void *data);
 
 
 #endif /* _TD_TABLE_H_INCLUDED_ */

@@ -28,27 +28,38 @@
 #include <sys/socket.h>
 
 #include <trtc_stun.h>
+#include "td_alloc.h"
 #include "td_log.h"
+#include "td_out.h"
 #include "td_proxy.h"
+#include "td_relay.h"
+#include "td_tcp.h"
 #include "td_tls.h"
 #include "td_turn.h"
-#include "td_server.h"
 
 
 #define TD_TCP_ACCEPTS      64       /* per readiness, fairness */
 #define TD_TCP_READS        8
 
 
-#define td_container(p, type, member)                                        \
-    ((type *) (void *) ((char *) (p) - offsetof(type, member)))
-
-
+static void td_tcp_event(td_thread_t *thr, td_ev_t *ev, uint32_t events);
 static void td_tcp_read(td_thread_t *thr, td_conn_t *c);
 static size_t td_tcp_frames(td_thread_t *thr, td_conn_t *c, uint8_t *buf,
     size_t len);
+static int td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf,
+    size_t len);
 static int td_tcp_append(td_thread_t *thr, td_conn_t *c, const uint8_t *buf,
     size_t len);
+static void td_tcp_uncork(td_thread_t *thr, td_conn_t *c);
 static void td_tcp_flush(td_thread_t *thr, td_conn_t *c);
+static void td_tcp_want_write(td_thread_t *thr, td_conn_t *c, int on);
+static int td_tcp_client_send(td_thread_t *thr, td_client_t *cl,
+    const uint8_t *buf, size_t len, unsigned flags);
+static void td_tcp_client_flush(td_thread_t *thr, td_client_t *cl);
+static void td_tcp_attach(td_thread_t *thr, td_client_t *cl, td_alloc_t *a);
+static void td_tcp_authenticated(td_conn_t *c);
+static void td_tcp_timer(td_timer_t *t, void *data);
+static void td_tcp_ready(td_thread_t *thr, td_conn_t *c);
 static long td_tcp_frame_len(const uint8_t *buf, size_t len);
 static ssize_t td_tcp_recv(td_conn_t *c, uint8_t *buf, size_t len);
 static ssize_t td_tcp_send_plain(td_conn_t *c, const uint8_t *buf,
@@ -57,14 +68,19 @@ static void td_tcp_refused(td_thread_t *thr, td_conn_t *c, const char *why);
 
 
 void
-td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
+td_tcp_accept(td_thread_t *thr, td_ev_t *ev, uint32_t events)
 {
     int                      fd, on, i, rc, listed;
     char                     cbuf[80];
     socklen_t                len;
     td_conn_t               *c;
+    td_listener_t           *ls;
     struct epoll_event       ee;
     struct sockaddr_storage  sa;
+
+    (void) events;
+
+    ls = td_container(ev, td_listener_t, ev);
 
     for (i = 0; i < TD_TCP_ACCEPTS; i++) {
         len = sizeof(sa);
@@ -115,7 +131,7 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
         if (rc != 0) {
             thr->stats.tcp_refused++;
 
-            if (td_server_log_refusal(thr, TD_LOG_INFO)) {
+            if (td_loop_log_refusal(thr, TD_LOG_INFO)) {
                 td_log(TD_LOG_INFO, "tcp connection from %s closed: %s",
                        td_log_addr((struct sockaddr *) &sa, cbuf,
                                    sizeof(cbuf)),
@@ -147,7 +163,7 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
         on = 1;
         (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 
-        c->ev.kind = TD_EV_TCP_CONN;
+        c->ev.handler = td_tcp_event;
         c->ev.fd = fd;
         c->thr = thr;
         c->in = (uint8_t *) (c + 1);
@@ -167,6 +183,9 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
         c->cl.tcp = 1;
         c->cl.ls = ls;
         c->cl.conn = c;
+        c->cl.send = td_tcp_client_send;
+        c->cl.flush = td_tcp_client_flush;
+        c->cl.attach = td_tcp_attach;
 
         ee.events = EPOLLIN;
         ee.data.ptr = c;
@@ -187,17 +206,12 @@ td_tcp_accept(td_thread_t *thr, td_listener_t *ls)
             continue;
         }
 
-        c->next = thr->conn_list;
-        if (c->next != NULL) {
-            c->next->prev = c;
-        }
-
-        thr->conn_list = c;
+        td_link_add(&thr->conn_list, &c->link);
         thr->nconns++;
         thr->stats.tcp_accepted++;
 
         /* the PROXY header and the TLS handshake have a short time */
-        c->idle.kind = TD_TIMER_CONN;
+        c->idle.handler = td_tcp_timer;
         td_timer_set(&thr->wheel, &c->idle,
                      thr->now + (c->pre != NULL
                                  ? thr->conf->handshake_timeout
@@ -237,18 +251,23 @@ td_tcp_resume(td_thread_t *thr)
 }
 
 
-void
-td_tcp_event(td_thread_t *thr, td_conn_t *c, uint32_t events)
+static void
+td_tcp_event(td_thread_t *thr, td_ev_t *ev, uint32_t events)
 {
     int          rc;
+    td_conn_t   *c;
     const char  *why;
+
+    c = td_container(ev, td_conn_t, ev);
 
     if (c->pre != NULL) {
         do {
             why = "?";
             rc = c->pre(thr, c, &why);
 
-            if (rc == TD_CONN_AGAIN) {
+            if (rc == TD_CONN_AGAIN || rc == TD_CONN_WRITE) {
+                /* a handshake may wait for the socket to take output */
+                td_tcp_want_write(thr, c, rc == TD_CONN_WRITE);
                 return;
             }
 
@@ -258,6 +277,12 @@ td_tcp_event(td_thread_t *thr, td_conn_t *c, uint32_t events)
             }
 
         } while (c->pre != NULL);
+
+        td_tcp_want_write(thr, c, 0);
+
+        if (c->closed) {
+            return;
+        }
 
         td_tcp_ready(thr, c);
         events |= EPOLLIN;
@@ -322,10 +347,9 @@ td_tcp_read(td_thread_t *thr, td_conn_t *c)
 
         have += (size_t) n;
 
-        thr->oq_on = 1;
+        td_out_start(thr);
         pos = td_tcp_frames(thr, c, buf, have);
-        td_udp_flush(thr);
-        thr->oq_on = 0;
+        td_out_end(thr);
 
         if (c->closed) {
             return;
@@ -419,7 +443,7 @@ td_tcp_frames(td_thread_t *thr, td_conn_t *c, uint8_t *buf, size_t len)
         thr->stats.rx_bytes += (size_t) fl;
 
         if ((frame[0] & 0xc0) == 0x40) {
-            td_turn_channel_data(thr, &c->cl, frame, (size_t) fl);
+            td_relay_channel_data(thr, &c->cl, frame, (size_t) fl);
 
         } else {
             td_turn_stun(thr, &c->cl, frame, (size_t) fl);
@@ -449,7 +473,7 @@ td_tcp_frame_len(const uint8_t *buf, size_t len)
 }
 
 
-int
+static int
 td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf, size_t len)
 {
     ssize_t  n;
@@ -531,16 +555,34 @@ td_tcp_append(td_thread_t *thr, td_conn_t *c, const uint8_t *buf,
 }
 
 
-void
-td_tcp_cork(td_conn_t *c)
+/*
+ * The client's send (td_loop.h): TD_SEND_MORE corks the connection, so
+ * what a batch sends is appended and goes out in one send() at its
+ * flush.  The stream copies what it keeps: TD_SEND_KEEP is no matter.
+ */
+
+static int
+td_tcp_client_send(td_thread_t *thr, td_client_t *cl, const uint8_t *buf,
+    size_t len, unsigned flags)
 {
-    c->corked = 1;
+    if (flags & TD_SEND_MORE) {
+        cl->conn->corked = 1;
+    }
+
+    return td_tcp_send(thr, cl->conn, buf, len);
+}
+
+
+static void
+td_tcp_client_flush(td_thread_t *thr, td_client_t *cl)
+{
+    td_tcp_uncork(thr, cl->conn);
 }
 
 
 /* what a batch appended goes out in one send() */
 
-void
+static void
 td_tcp_uncork(td_thread_t *thr, td_conn_t *c)
 {
     c->corked = 0;
@@ -585,7 +627,7 @@ td_tcp_flush(td_thread_t *thr, td_conn_t *c)
 }
 
 
-void
+static void
 td_tcp_want_write(td_thread_t *thr, td_conn_t *c, int on)
 {
     struct epoll_event  ee;
@@ -622,9 +664,9 @@ td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why)
                td_client_str(&c->cl, cbuf, sizeof(cbuf)), why);
     }
 
-    if (c->alloc != NULL) {
+    if (c->cl.alloc != NULL) {
         snprintf(reason, sizeof(reason), "tcp connection: %s", why);
-        td_alloc_free(c->alloc, reason);
+        td_alloc_free(c->cl.alloc, reason);
     }
 
     td_timer_del(&c->idle);
@@ -632,19 +674,10 @@ td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why)
     td_tls_conn_free(c);
 
     close(c->ev.fd);
-    c->ev.kind = TD_EV_CLOSED;
+    c->ev.handler = NULL;
     c->ev.fd = -1;
 
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
-
-    } else {
-        thr->conn_list = c->next;
-    }
-
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
-    }
+    td_link_remove(&thr->conn_list, &c->link);
 
     thr->nconns--;
     thr->stats.tcp_closed++;
@@ -656,7 +689,7 @@ td_tcp_close(td_thread_t *thr, td_conn_t *c, const char *why)
 
 /* no longer counted as unauthenticated: it allocated, or it is gone */
 
-void
+static void
 td_tcp_authenticated(td_conn_t *c)
 {
     if (c->unauth) {
@@ -666,10 +699,25 @@ td_tcp_authenticated(td_conn_t *c)
 }
 
 
-void
-td_tcp_alloc_gone(td_thread_t *thr, td_conn_t *c)
+/*
+ * The client's attach (td_loop.h): with an allocation the connection
+ * counts as authenticated and has no idle timer; once the allocation is
+ * gone, TD_TCP_IDLE seconds to make another.
+ */
+
+static void
+td_tcp_attach(td_thread_t *thr, td_client_t *cl, td_alloc_t *a)
 {
-    c->alloc = NULL;
+    td_conn_t  *c;
+
+    c = cl->conn;
+    c->cl.alloc = a;
+
+    if (a != NULL) {
+        td_timer_del(&c->idle);
+        td_tcp_authenticated(c);
+        return;
+    }
 
     if (!c->closed) {
         td_timer_set(&thr->wheel, &c->idle, thr->now + TD_TCP_IDLE);
@@ -677,11 +725,13 @@ td_tcp_alloc_gone(td_thread_t *thr, td_conn_t *c)
 }
 
 
-void
-td_tcp_timer(td_thread_t *thr, td_timer_t *t)
+static void
+td_tcp_timer(td_timer_t *t, void *data)
 {
-    td_conn_t  *c;
+    td_conn_t    *c;
+    td_thread_t  *thr;
 
+    thr = data;
     c = td_container(t, td_conn_t, idle);
 
     if (c->pre == NULL) {
@@ -704,7 +754,7 @@ td_tcp_timer(td_thread_t *thr, td_timer_t *t)
 
 /* past the PROXY header and the TLS handshake: the TURN stream */
 
-void
+static void
 td_tcp_ready(td_thread_t *thr, td_conn_t *c)
 {
     td_timer_set(&thr->wheel, &c->idle,
@@ -719,7 +769,7 @@ td_tcp_refused(td_thread_t *thr, td_conn_t *c, const char *why)
 {
     char  cbuf[80];
 
-    if (td_server_log_refusal(thr, TD_LOG_INFO)) {
+    if (td_loop_log_refusal(thr, TD_LOG_INFO)) {
         td_log(TD_LOG_INFO, "%s connection from %s closed: %s",
                c->tls ? "tls" : "tcp",
                td_client_str(&c->cl, cbuf, sizeof(cbuf)), why);

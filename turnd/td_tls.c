@@ -290,8 +290,6 @@ td_tls_handshake(td_thread_t *thr, td_conn_t *c, const char **why)
                                                : "none");
         }
 
-        td_tcp_want_write(thr, c, 0);
-
         return TD_CONN_OK;
     }
 
@@ -300,12 +298,10 @@ td_tls_handshake(td_thread_t *thr, td_conn_t *c, const char **why)
     switch (err) {
 
     case SSL_ERROR_WANT_READ:
-        td_tcp_want_write(thr, c, 0);
         return TD_CONN_AGAIN;
 
     case SSL_ERROR_WANT_WRITE:
-        td_tcp_want_write(thr, c, 1);
-        return TD_CONN_AGAIN;
+        return TD_CONN_WRITE;
 
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0) {

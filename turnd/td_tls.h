@@ -23,7 +23,7 @@
 
 
 #include "td_conf.h"
-#include "td_server.h"
+#include "td_conn.h"
 
 
 /* builds the context when cert and pkey are set: -1 on error (logged) */

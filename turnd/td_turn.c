@@ -12,6 +12,8 @@
 #include <trtc_stun.h>
 #include "td_auth.h"
 #include "td_log.h"
+#include "td_alloc.h"
+#include "td_ports.h"
 #include "td_relay.h"
 #include "td_turn.h"
 
@@ -89,7 +91,7 @@ td_turn_stun(td_thread_t *thr, td_client_t *cl, const uint8_t *buf,
 
     case TRTC_STUN_INDICATION:
         if (msg.method == TRTC_STUN_SEND) {
-            td_turn_send_indication(thr, cl, &msg);
+            td_relay_send_indication(thr, cl, &msg);
 
         } else {
             thr->stats.dropped++;
@@ -241,7 +243,7 @@ td_turn_allocate(td_req_t *r)
     td_alloc_t               *a;
     td_thread_t              *thr;
     td_client_t              *cl;
-    td_relay_port_t           rp;
+    td_port_t                 rp;
     const trtc_stun_msg_t    *msg;
     const td_auth_result_t   *auth;
     const trtc_stun_attr_t   *attr, *token, *fam;
@@ -300,7 +302,7 @@ td_turn_allocate(td_req_t *r)
     }
 
     token = trtc_stun_find(msg, TRTC_STUN_ATTR_RESERVATION_TOKEN);
-    if (token != NULL && token->len != TD_RELAY_TOKEN_LEN) {
+    if (token != NULL && token->len != TD_PORTS_TOKEN_LEN) {
         td_turn_error(r, 400, "bad RESERVATION-TOKEN");
         return;
     }
@@ -338,21 +340,21 @@ td_turn_allocate(td_req_t *r)
     memset(&rp, 0, sizeof(rp));
 
     if (token != NULL) {
-        if (td_relay_take(token->value, &rp) != 0) {
+        if (td_ports_take(token->value, &rp) != 0) {
             td_alloc_quota_release(auth->quota, auth->quota_len);
             td_turn_error(r, 508, "unknown RESERVATION-TOKEN");
             return;
         }
 
     } else {
-        idx = td_relay_pick(family, (const struct sockaddr *) &cl->local);
+        idx = td_ports_pick(family, (const struct sockaddr *) &cl->local);
         if (idx < 0) {
             td_alloc_quota_release(auth->quota, auth->quota_len);
             td_turn_error(r, 440, "no relay address of that family");
             return;
         }
 
-        rc = td_relay_open((unsigned) idx, even, reserve, df, &rp);
+        rc = td_ports_open((unsigned) idx, even, reserve, df, &rp);
 
         if (rc != 0) {
             td_alloc_quota_release(auth->quota, auth->quota_len);
@@ -365,17 +367,19 @@ td_turn_allocate(td_req_t *r)
     a = td_alloc_create(thr, cl, auth->user, auth->user_len, msg->tid,
                         rp.fd, rp.index, rp.port, lifetime);
     if (a == NULL) {
-        td_relay_close(rp.index, rp.port, rp.fd);
+        td_ports_close(rp.index, rp.port, rp.fd);
         td_alloc_quota_release(auth->quota, auth->quota_len);
         td_turn_error(r, 508, "out of memory");
         return;
     }
 
+    /* peer datagrams take the relay path once a permission opens it */
+    a->ev.handler = td_relay_input;
     a->quota = a->user + (auth->quota - auth->user);
     a->quota_len = auth->quota_len;
 
     if (rp.has_token) {
-        memcpy(a->token, rp.token, TD_RELAY_TOKEN_LEN);
+        memcpy(a->token, rp.token, TD_PORTS_TOKEN_LEN);
         a->has_token = 1;
     }
 
@@ -412,7 +416,7 @@ td_turn_allocate_ok(td_req_t *r, td_alloc_t *a)
 
     if (a->has_token) {
         trtc_stun_add_attr(&r->b, TRTC_STUN_ATTR_RESERVATION_TOKEN, a->token,
-                           TD_RELAY_TOKEN_LEN);
+                           TD_PORTS_TOKEN_LEN);
     }
 
     td_turn_finish(r);
@@ -500,16 +504,16 @@ td_turn_create_permission(td_req_t *r)
             return;
         }
 
-        if (!td_turn_peer_allowed(r->thr, r->cl, a->user, a->user_len,
-                                  (struct sockaddr *) &peers[n],
-                                  "CreatePermission", TD_LOG_NOTICE))
+        if (!td_relay_peer_allowed(r->thr, r->cl, a->user, a->user_len,
+                                   (struct sockaddr *) &peers[n],
+                                   "CreatePermission", TD_LOG_NOTICE))
         {
             td_turn_error(r, 403, "peer address denied");
             return;
         }
 
-        if (!td_turn_peer_reachable(r->thr, a, (struct sockaddr *) &peers[n],
-                                    "CreatePermission", TD_LOG_NOTICE))
+        if (!td_relay_peer_reachable(r->thr, a, (struct sockaddr *) &peers[n],
+                                     "CreatePermission", TD_LOG_NOTICE))
         {
             td_turn_error(r, 403, "relay address cannot reach the peer");
             return;
@@ -583,16 +587,16 @@ td_turn_channel_bind(td_req_t *r)
         return;
     }
 
-    if (!td_turn_peer_allowed(r->thr, r->cl, a->user, a->user_len,
-                              (struct sockaddr *) &peer, "ChannelBind",
-                              TD_LOG_NOTICE))
+    if (!td_relay_peer_allowed(r->thr, r->cl, a->user, a->user_len,
+                               (struct sockaddr *) &peer, "ChannelBind",
+                               TD_LOG_NOTICE))
     {
         td_turn_error(r, 403, "peer address denied");
         return;
     }
 
-    if (!td_turn_peer_reachable(r->thr, a, (struct sockaddr *) &peer,
-                                "ChannelBind", TD_LOG_NOTICE))
+    if (!td_relay_peer_reachable(r->thr, a, (struct sockaddr *) &peer,
+                                 "ChannelBind", TD_LOG_NOTICE))
     {
         td_turn_error(r, 403, "relay address cannot reach the peer");
         return;
@@ -762,7 +766,7 @@ td_turn_finish(td_req_t *r)
         return;
     }
 
-    td_server_send(r->thr, r->cl, r->b.buf, r->b.len);
+    (void) r->cl->send(r->thr, r->cl, r->b.buf, r->b.len, 0);
 }
 
 
@@ -781,7 +785,7 @@ td_turn_error(td_req_t *r, unsigned code, const char *why)
     /* refusals of authenticated requests are events; others are noise */
     level = (r->auth != NULL) ? TD_LOG_NOTICE : TD_LOG_INFO;
 
-    if (td_server_log_refusal(r->thr, level)) {
+    if (td_loop_log_refusal(r->thr, level)) {
         td_log(level, "%s from %s%s%.*s%s refused: %u %s (%s)",
                td_turn_method(r->msg->method),
                td_client_str(r->cl, cbuf, sizeof(cbuf)),
@@ -820,7 +824,7 @@ td_turn_challenge(td_req_t *r, unsigned code, const char *why)
              && (r->msg->integrity >= 0 || r->msg->integrity_sha256 >= 0))
             ? TD_LOG_NOTICE : TD_LOG_INFO;
 
-    if (td_server_log_refusal(r->thr, level)) {
+    if (td_loop_log_refusal(r->thr, level)) {
         td_log(level, "%s from %s: %u %s (%s)",
                td_turn_method(r->msg->method),
                td_client_str(r->cl, cbuf, sizeof(cbuf)), code,

@@ -40,10 +40,11 @@
 
 #include <trtc_cred.h>
 #include <trtc_stun.h>
+#include "td_alloc.h"
 #include "td_auth.h"
 #include "td_conf.h"
 #include "td_log.h"
-#include "td_relay.h"
+#include "td_ports.h"
 #include "td_server.h"
 
 
@@ -261,9 +262,9 @@ fz_reset(void)
     td_server_drop_all(fz_thr);
 
     /* reservations (EVEN-PORT R) live 30 real seconds: start afresh */
-    td_relay_cleanup();
+    td_ports_cleanup();
 
-    if (td_relay_init(&fz_conf) != 0) {
+    if (td_ports_init(&fz_conf) != 0) {
         abort();
     }
 
@@ -466,6 +467,7 @@ fz_target(in_t *in, struct sockaddr_in *sa)
 {
     unsigned     k, i;
     td_alloc_t  *a;
+    td_link_t   *l;
 
     k = fz_u8(in);
 
@@ -486,11 +488,13 @@ fz_target(in_t *in, struct sockaddr_in *sa)
         sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         sa->sin_port = htons((uint16_t) (fz_conf.min_port + k / 5 % 64));
 
-        for (a = fz_thr->alloc_list, i = k / 5; a != NULL && i > 0;
-             a = a->next, i--)
+        for (l = fz_thr->alloc_list, i = k / 5; l != NULL && i > 0;
+             l = l->next, i--)
         {
             /* void */
         }
+
+        a = (l != NULL) ? td_container(l, td_alloc_t, link) : NULL;
 
         if (a != NULL && a->relay.ss_family == AF_INET) {
             memcpy(sa, &a->relay, sizeof(*sa));
