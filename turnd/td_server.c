@@ -20,6 +20,7 @@
 
 #include <trtc_crypto.h>
 #include "td_log.h"
+#include "td_offload.h"
 #include "td_peer.h"
 #include "td_relay.h"
 #include "td_server.h"
@@ -885,6 +886,7 @@ td_server_poll(td_thread_t *thr, int timeout)
         thr->log_budget = TD_LOG_BUDGET;
 
         td_wheel_run(&thr->wheel, thr->now, td_alloc_timer, thr);
+        td_offload_poll(thr);
         td_tcp_resume(thr);
         td_thread_trim(thr);
 
