@@ -1,0 +1,274 @@
+#!/usr/bin/perl
+
+# turnd's kernel-offload (turnd/bpf/): UDP ChannelData relayed by the TC
+# program, in two network namespaces joined by a veth pair (TrtcTest::
+# Offload: turnd in one, clients and peers in the other).
+#
+#   - coturn's turnutils_uclient and our own client relay through it,
+#     IPv4 and IPv6, byte for byte, with the UDP checksums whole (the
+#     receiver checks them) and partial (as from a container);
+#   - the program's counters show the packets took it, and turnd's own
+#     count of what it relayed in user space does not move;
+#   - ChannelBind refreshes keep a mapping, a permission's expiry ends
+#     it within a second, deleting the allocation removes it at once, a
+#     denied peer never enters the map;
+#   - kill -9: the program and its map go with the process, a restart
+#     starts empty;
+#   - without privilege turnd says why in one line and every case above
+#     still relays, in user space.
+#
+# Runs against build/turnd only (coturn has no such thing).
+
+use strict;
+use warnings;
+
+use IO::Select;
+use IO::Socket::IP;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+use TrtcTest::Offload;
+use TrtcTest::Stun;
+use TrtcTest::Turn;
+
+plan skip_all => 'kernel-offload is turnd\'s' if TrtcTest::Turn::is_coturn();
+my $why = TrtcTest::Offload::need();
+plan skip_all => $why if $why;
+
+my %A = %TrtcTest::Offload::ADDR;
+my $PORT = $TrtcTest::Offload::PORT;
+my @SIZES = (0, 1, 2, 3, 4, 5, 7, 8, 100, 555, 1000, 1201, 1400);
+
+my $net = TrtcTest::Offload->new;
+
+
+# An allocation with one channel to a peer socket of ours, and one
+# exchange both ways (the program learns where each side is from its
+# first packet).  Returns (client, peer, channel) or () after a failed
+# test.
+sub channel_pair {
+    my ($fam, %o) = @_;
+    my $c = TrtcTest::Stun->new(host => $A{$fam}[0], port => $PORT,
+                                user => 'u', pass => 'p', timeout => 2);
+    my $peer = IO::Socket::IP->new(LocalHost => $A{$fam}[1], LocalPort => 0,
+                                   Proto => 'udp')
+        or die "peer socket: $!";
+    my $ch = $o{channel} // 0x4000;
+    my $r = $c->allocate(family => $fam == 4 ? 1 : 2);
+    $r = $c->channel_bind($ch, $A{$fam}[1], $peer->sockport)
+        if ($r->{code} // 0) == 200;
+    unless (($r->{code} // 0) == 200) {
+        fail("IPv$fam: allocation and ChannelBind: " . ($r->{code} // '-'));
+        return ();
+    }
+    my ($got) = exchange($c, $peer, $ch, 'warm up', 'warm up back');
+    return ($c, $peer, $ch) if $got;
+    fail("IPv$fam: the first exchange came through");
+    return ();
+}
+
+
+# Client -> peer, then peer -> relay -> client: 1 when both arrived
+# exactly, from the relay address and on the channel.
+sub exchange {
+    my ($c, $peer, $ch, $up, $down, $timeout) = @_;
+    $timeout //= 2;
+    $c->channel_data($ch, $up);
+    return 0 unless IO::Select->new($peer)->can_read($timeout);
+    my $buf;
+    $peer->recv($buf, 65536) // return 0;
+    return 0 unless $buf eq $up && $peer->peerhost eq $c->{relay_ip}
+                    && $peer->peerport == $c->{relay_port};
+    $peer->send($buf = $down) // return 0;
+    my ($data, $chan) = $c->recv_data($timeout);
+    return defined $data && $data eq $down && $chan == $ch ? 1 : 0;
+}
+
+sub random_bytes { return join '', map { chr int rand 256 } 1 .. $_[0] }
+
+# payload exchanges of every size; the relayed counters around them
+sub exact_ok {
+    my ($name, $fam, $want_offload) = @_;
+    my ($c, $peer, $ch) = channel_pair($fam) or return;
+    sleep 1.1;       # the warm-up folded into the counters
+    my $before = $net->relayed;
+    my $csum = TrtcTest::Offload::csum_errors();
+    my $good = 0;
+    for my $n (@SIZES) {
+        $good += exchange($c, $peer, $ch, random_bytes($n),
+                          random_bytes($n ? 1401 - $n : 0));
+    }
+    $c->refresh(0);
+    my $after = $net->relayed;
+    is($good, scalar @SIZES, "$name: payloads of " . join(', ', @SIZES)
+       . ' bytes arrived exactly, both ways');
+    is(TrtcTest::Offload::csum_errors() - $csum, 0,
+       "$name: no datagram had a bad UDP checksum");
+    my %d = map { $_ => $after->{$_} - $before->{$_} } keys %$after;
+    my $k = $want_offload ? scalar @SIZES : 0;
+    ok($d{to_peer} == @SIZES && $d{from_peer} == @SIZES
+       && $d{offload_to_peer} == $k && $d{offload_from_peer} == $k,
+       "$name: " . ($want_offload ? 'all relayed by the program, none '
+                                    . 'by turnd in user space'
+                                  : 'all relayed by turnd in user space'))
+        or diag(explain(\%d));
+}
+
+# turnutils_uclient, channels: all came back; the counters around it
+sub uclient_ok {
+    my ($name, $fam, $want_offload) = @_;
+    my ($n, $m) = (100, 4);
+    my $peer = TrtcTest::Turn::spawn('turnutils_peer', '-L', $A{$fam}[1],
+                                     '-p', 3480);
+    sleep 0.3;
+    my $before = $net->relayed;
+    my $r = TrtcTest::Turn::run(60, 'turnutils_uclient', '-p', $PORT,
+        '-e', $A{$fam}[1], '-r', 3480, '-n', $n, '-m', $m, '-l', 180,
+        '-z', 5, '-X', '-u', 'u', '-w', 'p', $A{$fam}[0]);
+    $peer->stop;
+    sleep 1.1;
+    my $after = $net->relayed;
+    my ($sent, $recv) =
+        $r->{out} =~ /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/m;
+    ok(!$r->{timed_out} && $r->{rc} == 0 && defined $sent
+       && $sent == $n * $m && $recv == $sent,
+       "$name: turnutils_uclient, $n x $m messages, all came back")
+        or diag("$r->{cmd}\n" . TrtcTest::Turn::tail($r->{out}, 10));
+    my %d = map { $_ => $after->{$_} - $before->{$_} } keys %$after;
+    # to the peer: each client's first datagram, before its peer answered
+    ok($want_offload
+       ? $d{offload_from_peer} == $d{from_peer} && $d{from_peer} >= $n * $m
+         && $d{offload_to_peer} >= $d{to_peer} - $m
+       : $d{offload_to_peer} == 0 && $d{offload_from_peer} == 0
+         && $d{from_peer} >= $n * $m,
+       "$name: " . ($want_offload ? 'relayed by the program (but the '
+                                    . 'first datagram of each client)'
+                                  : 'relayed in user space'))
+        or diag(explain(\%d));
+}
+
+sub map_count {
+    my ($srv) = @_;
+    my %ids = $net->bpf_ids($srv->{pid});
+    return -1 unless $ids{map};
+    my $d = $net->map_dump($ids{map});
+    return defined $d ? scalar @$d : -1;
+}
+
+
+# --- the fast path ------------------------------------------------------
+
+my $srv = $net->turnd;
+my ($line) = $net->log($srv) =~ /^.*(kernel offload \S+: .*)$/m;
+like($line // '', qr/kernel offload on: .* on tdo\d+-s$/,
+     'turnd says in one line that the program is attached, and where')
+    or BAIL_OUT("no kernel offload here: " . ($line // 'no log line'));
+
+for my $mode (qw(full partial)) {
+    $net->csum($mode);
+    exact_ok("IPv$_, $mode checksums", $_, 1) for 4, 6;
+}
+uclient_ok('IPv4', 4, 1);
+uclient_ok('IPv6', 6, 1);
+
+# 10.218.0.9: private, so denied (only .2 is allowed)
+{
+    my $c = TrtcTest::Stun->new(host => $A{4}[0], port => $PORT,
+                                user => 'u', pass => 'p');
+    $c->allocate;
+    my $r = $c->channel_bind(0x4001, '10.218.0.9', 4000);
+    is($r->{code}, 403, 'ChannelBind to a denied peer: 403');
+    is(map_count($srv), 0, 'a denied peer never enters the map');
+    $c->refresh(0);
+}
+
+# deleting the allocation
+{
+    my ($c, $peer, $ch) = channel_pair(4);
+    is(map_count($srv), 2, 'a channel is two entries in the map');
+    $c->refresh(0);
+    is(map_count($srv), 0, 'Refresh 0: the mapping is gone at once');
+    $peer->send('after delete', 0, $peer->peername);
+    my ($data) = $c->recv_data(0.5);
+    ok(!defined $data, 'and nothing reaches the old client any more');
+}
+
+$net->stop($srv);
+
+
+# --- lifetimes ----------------------------------------------------------
+
+$srv = $net->turnd(conf => "permission-lifetime=3\nchannel-lifetime=3\n");
+
+{
+    # refreshed every 1.5 s for 6 s: the program relays all of it
+    my ($c, $peer, $ch) = channel_pair(4);
+    sleep 1.1;
+    my $before = $net->relayed;
+    my ($n, $good, $t0) = (0, 0, time);
+    while (time - $t0 < 6) {
+        $c->channel_bind($ch, $A{4}[1], $peer->sockport)
+            if ++$n % 6 == 0;
+        $good += exchange($c, $peer, $ch, "r$n", "R$n");
+        sleep 0.25;
+    }
+    sleep 1.1;
+    my $after = $net->relayed;
+    is($good, $n, "ChannelBind refreshed: $n exchanges over 6 s, all "
+       . 'arrived');
+    is($after->{offload_to_peer} - $before->{offload_to_peer}, $n,
+       'ChannelBind refreshed: the program relayed them all (the mapping '
+       . 'stayed)');
+
+    # no refresh: forwarding stops once the permission is over
+    $c->channel_bind($ch, $A{4}[1], $peer->sockport);
+    my $bound = time;
+    my $last = $bound;
+    while (time - $bound < 6) {
+        $last = time if exchange($c, $peer, $ch, 'x', 'y', 0.1);
+        sleep 0.05;
+    }
+    my $stop = $last - $bound;
+    ok($stop > 2.7 && $stop < 4.5,
+       sprintf('permission-lifetime=3: relayed until %.1f s, then no more '
+               . '(3 s and one of the timer\'s)', $stop));
+    is(map_count($srv), 0, 'and the mapping left the map');
+    $c->refresh(0);
+}
+
+
+# --- kill -9, restart ---------------------------------------------------
+
+{
+    my ($c, $peer, $ch) = channel_pair(4);
+    my %ids = $net->bpf_ids($srv->{pid});
+    ok($ids{prog} && $ids{map}, "turnd holds its program ($ids{prog}) "
+       . "and map ($ids{map})");
+    $net->stop($srv, kill => 1);
+    sleep 0.5;
+    my $r = TrtcTest::Turn::run(10, 'bpftool', 'prog', 'show', 'id',
+                                $ids{prog} // 0);
+    ok($r->{rc} != 0, 'kill -9: the kernel dropped the program');
+    ok(!defined $net->map_dump($ids{map} // 0), 'and its map');
+    $peer->send('after kill', 0, $peer->peername);
+    my ($data) = $c->recv_data(0.5);
+    ok(!defined $data, 'nothing is relayed any more');
+
+    $srv = $net->turnd;
+    is(map_count($srv), 0, 'restarted: an empty map');
+    exact_ok('restarted, IPv4', 4, 1);
+    $net->stop($srv);
+}
+
+
+# --- without privilege --------------------------------------------------
+
+$srv = $net->turnd(unprivileged => 1);
+($line) = $net->log($srv) =~ /^.*(kernel offload \S+: .*)$/m;
+like($line // '', qr/kernel offload off: no privilege .*; relaying in user space$/,
+     'no privilege: one line says why, user space relays');
+exact_ok("no privilege, IPv$_", $_, 0) for 4, 6;
+uclient_ok('no privilege, IPv4', 4, 0);
+$net->stop($srv);
+
+done_testing;
