@@ -198,7 +198,7 @@ $net->stop($srv);
 
 # --- lifetimes ----------------------------------------------------------
 
-$srv = $net->turnd(conf => "permission-lifetime=3\nchannel-lifetime=3\n");
+$srv = $net->turnd(conf => "permission-lifetime=3\nchannel-lifetime=30\n");
 
 {
     # refreshed every 1.5 s for 6 s: the program relays all of it
