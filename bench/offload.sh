@@ -35,17 +35,19 @@ SERVERS=${SERVERS:-"floor turnd coturn offload"}
 NCPU=$(nproc)
 SRV_CPU=${SRV_CPU:-$((NCPU > 1 ? 1 : 0))}
 GEN_CPU=${GEN_CPU:-0}
-FIXED_RTPS=${FIXED_RTPS:-50000}
+FIXED_RTPS=${FIXED_RTPS:-10000}       # 20k relayed pkt/s: all keep up
 N=${N:-50}
 
 if [ "$QUICK" = 1 ]; then
     SIZES=${SIZES:-200}
     STEP_SECS=1
     FIXED_REPS=2
+    FIXED_SECS=3
 else
     SIZES=${SIZES:-"200 1200"}
     STEP_SECS=1.2
     FIXED_REPS=3
+    FIXED_SECS=3
 fi
 
 NS=tdb$$
@@ -203,10 +205,16 @@ cell() {
         "$B/turnload" "${args[@]}" -S -a 30000 -D "$STEP_SECS" -W 0.5 \
         -l "$name.s$size" > "$W/cell.out" 2>> "$W/turnload.err"
 
+    # the fixed load: the server process's CPU and the softirq time of
+    # the server's core around each run (/proc, in ticks)
     for rep in $(seq "$FIXED_REPS"); do
+        a=$(cpu_ticks "${PID[$name]}")
         ip netns exec "$G" taskset -c "$GEN_CPU" timeout -k 5 60 \
-            "$B/turnload" "${args[@]}" -r "$FIXED_RTPS" -d 1 -W 0.3 \
-            -l "$name.s$size.f$rep" >> "$W/cell.out" 2>> "$W/turnload.err"
+            "$B/turnload" "${args[@]}" -r "$FIXED_RTPS" -d "$FIXED_SECS" \
+            -W 0.3 -l "$name.s$size.f$rep" > "$W/fixed.out" \
+            2>> "$W/turnload.err"
+        b=$(cpu_ticks "${PID[$name]}")
+        echo "CPU $a $b" | cat - "$W/fixed.out" >> "$W/cell.out"
     done
 
     grep -E '^(SEARCH|ERROR)' "$W/cell.out" | sed 's/^/  /' >&2
@@ -219,15 +227,28 @@ cell() {
                               RLENGTH - length(key) - 2);
             return "";
         }
-        /^STEP/ && / phase=fixed / && kv($0, "relayed_pps") > 0 {
-            print s, z, "core", kv($0, "core_srv") * 1e6 \
-                                / kv($0, "relayed_pps");
+        /^CPU / { proc = $4 - $2; soft = $5 - $3 }
+        /^STEP/ && / phase=fixed/ && kv($0, "rx") > 0 {
+            n = (kv($0, "peer_rx") + kv($0, "rx")) / 1e6
+            print s, z, "core", (proc + soft) / '"$(getconf CLK_TCK)"' / n
+            print s, z, "soft", soft / '"$(getconf CLK_TCK)"' / n
             print s, z, "proc", kv($0, "cpu_s_per_mpkt");
             print s, z, "loss", kv($0, "loss");
         }
         /^SEARCH/ { print s, z, "max", kv($0, "best_relayed_pps");
                     print s, z, "limit", kv($0, "limit") }
     ' "$W/cell.out" >> "$RESULTS"
+}
+
+
+# "PROCESS SOFTIRQ" ticks: the server process (user + system) and the
+# softirq column of the server's core
+cpu_ticks() {
+    local pid=$1 p
+
+    p=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null)
+    awk -v p="${p:-0}" -v c="cpu$SRV_CPU" '$1 == c { print p, $8 }' \
+        /proc/stat
 }
 
 
@@ -260,12 +281,17 @@ report() {
                     v = med(order[i] SUBSEP sz[z] SUBSEP "limit")
                     printf " %10s", v == "" ? "-" : v
                 }
-                printf "\n%-32s", "server core s / Mpkt (/proc/stat)"
+                printf "\n%-32s", "server CPU s / Mpkt, + softirq"
                 for (i = 1; i <= 4; i++) {
                     v = med(order[i] SUBSEP sz[z] SUBSEP "core")
                     printf " %10s", v == "" ? "-" : sprintf("%.3f", v)
                 }
-                printf "\n%-32s", "  process + ksoftirqd s / Mpkt"
+                printf "\n%-32s", "  of which softirq"
+                for (i = 1; i <= 4; i++) {
+                    v = med(order[i] SUBSEP sz[z] SUBSEP "soft")
+                    printf " %10s", v == "" ? "-" : sprintf("%.3f", v)
+                }
+                printf "\n%-32s", "  turnload: process + ksoftirqd"
                 for (i = 1; i <= 4; i++) {
                     v = med(order[i] SUBSEP sz[z] SUBSEP "proc")
                     printf " %10s", v == "" ? "-" : sprintf("%.3f", v)
