@@ -127,6 +127,10 @@ failed:
     if (err == EPERM) {
         why = "no privilege (CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON "
               "needed)";
+
+    } else if (err == EACCES) {
+        why = "the verifier refused the program (without CAP_PERFMON, or "
+              "an older kernel)";
     }
 
     td_log(TD_LOG_NOTICE, "kernel offload off: %s: %s; relaying in user "
