@@ -16,6 +16,8 @@ package TrtcTest::Offload;
 use strict;
 use warnings;
 
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use JSON::PP;
@@ -28,6 +30,7 @@ use TrtcTest::Turn;
 our %ADDR = (4 => ['10.218.0.1', '10.218.0.2'],
              6 => ['fd00:218::1', 'fd00:218::2']);
 our $PORT = 3478;
+our $CLIENTS = '10.218.16.0/20';
 our $METRICS = 9641;
 our $CLONE_NEWNET = 0x40000000;
 
@@ -82,6 +85,11 @@ sub new {
            'nodad');
         sh('ip', '-n', $ns, 'link', 'set', $if, 'up');
     }
+
+    # bench/turnload's clients: 4096 addresses from $CLIENTS up, local in
+    # "c" (as 127/8 is on loopback), routed there from "s"
+    sh('ip', '-n', $self->{c}, 'route', 'add', 'local', $CLIENTS, 'dev', 'lo');
+    sh('ip', '-n', $self->{s}, 'route', 'add', $CLIENTS, 'via', $ADDR{4}[1]);
 
     # from here on this process (and what it starts) is in "c"
     open my $fh, '<', "/run/netns/$self->{c}" or die "netns $self->{c}: $!";
@@ -266,6 +274,21 @@ sub map_dump {
                                 $id);
     return undef if $r->{rc} != 0;
     return eval { decode_json($r->{out}) } || [];
+}
+
+
+# bench/turnload built into the test's directory (once); undef when it
+# does not build
+sub turnload {
+    my ($self) = @_;
+    my $bin = "$self->{dir}/turnload";
+    return $bin if -x $bin;
+    my $root = abs_path(dirname(__FILE__) . '/../../..');
+    my $r = TrtcTest::Turn::run(120, 'gcc', '-std=gnu11', '-D_GNU_SOURCE',
+        '-O2', "-I$root/common", '-o', $bin, "$root/bench/turnload.c",
+        "$root/common/trtc_stun.c", "$root/common/trtc_crypto.c",
+        '-lcrypto', '-lz');
+    return $r->{rc} == 0 ? $bin : undef;
 }
 
 
