@@ -4,9 +4,10 @@
 # program, in two network namespaces joined by a veth pair (TrtcTest::
 # Offload: turnd in one, clients and peers in the other).
 #
-#   - coturn's turnutils_uclient and our own client relay through it,
-#     IPv4 and IPv6, byte for byte, with the UDP checksums whole (the
-#     receiver checks them) and partial (as from a container);
+#   - coturn's turnutils_uclient, our own client, bench/turnload and
+#     headless Chromium (a data channel) relay through it, IPv4 and IPv6,
+#     byte for byte, with the UDP checksums whole (the receiver checks
+#     them) and partial (as from a container);
 #   - the program's counters show the packets took it, and turnd's own
 #     count of what it relayed in user space does not move;
 #   - ChannelBind refreshes keep a mapping, a permission's expiry ends
@@ -22,8 +23,10 @@
 use strict;
 use warnings;
 
+use File::Temp ();
 use IO::Select;
 use IO::Socket::IP;
+use JSON::PP;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
@@ -179,6 +182,141 @@ sub turnload_ok {
         or diag(explain(\%d));
 }
 
+# Headless Chromium: a data channel between two RTCPeerConnections of one
+# page (a file:// page, its verdict on the console), "a" relayed by turnd
+# over UDP (iceTransportPolicy relay), "b" with its host address only, so
+# the relay's peer is b's address in "c" and the channel goes through the
+# program.  Messages of varied length and characters go a -> b and are
+# echoed back.
+my $CHROMIUM = $ENV{TRTC_TEST_CHROMIUM} || '/usr/lib/chromium/chromium';
+my $CHROMIUM_PAGE = <<'HTML';
+<!doctype html>
+<meta charset="utf-8">
+<title>offload</title>
+<script>
+const cfg = __CONFIG__;
+const v = {sent: [], recv: [], back: [], error: null, pair: null,
+           cands: [], states: []};
+const wait = ms => new Promise(r => setTimeout(r, ms));
+function message(i) {
+    let s = '#' + i + ' ';
+    for (let k = 0; k < i * 53 % 1100; k++)
+        s += String.fromCharCode(33 + (i * 7 + k * 13) % 90);
+    return s + (i % 3 ? '' : ' \u00e9\u4e2d\u{1F600}');
+}
+async function run() {
+    const a = new RTCPeerConnection({iceServers: [{urls: cfg.url,
+        username: 'u', credential: 'p'}], iceTransportPolicy: 'relay'});
+    const b = new RTCPeerConnection();
+    a.onicecandidate = e => {
+        if (!e.candidate) return;
+        v.cands.push('a ' + e.candidate.candidate);
+        b.addIceCandidate(e.candidate);
+    };
+    b.onicecandidate = e => {
+        if (!e.candidate) return;
+        v.cands.push('b ' + e.candidate.candidate);
+        a.addIceCandidate(e.candidate);
+    };
+    a.onicecandidateerror = e => v.cands.push('error ' + e.errorCode + ' '
+                                              + e.errorText);
+    a.onconnectionstatechange = () => v.states.push(a.connectionState);
+    const ch = a.createDataChannel('t', {ordered: true});
+    b.ondatachannel = e => e.channel.onmessage = m => {
+        v.recv.push(m.data); e.channel.send(m.data); };
+    ch.onmessage = m => v.back.push(m.data);
+    const open = new Promise(r => ch.onopen = r);
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+    await open;
+    for (let i = 0; i < cfg.n; i++) {
+        v.sent.push(message(i)); ch.send(v.sent[i]); await wait(20);
+    }
+    for (let t = 0; t < 200 && v.back.length < cfg.n; t++) await wait(50);
+    const st = await a.getStats();
+    st.forEach(s => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) {
+            const p = st.get(s.selectedCandidatePairId);
+            v.pair = st.get(p.localCandidateId).candidateType + '/'
+                     + st.get(p.remoteCandidateId).candidateType;
+        }
+    });
+    a.close(); b.close();
+}
+let said = false;
+function say() {
+    if (!said) console.log('VERDICT ' + JSON.stringify(v));
+    said = true;
+}
+setTimeout(() => { v.error = v.error || 'page timeout'; say(); }, 25000);
+run().catch(e => v.error = String(e)).finally(say);
+</script>
+HTML
+
+sub chromium_ok {
+    my ($fam, $want_offload) = @_;
+    my $n = 60;
+    my $host = $fam == 4 ? $A{4}[0] : "[$A{6}[0]]";
+    my $dir = File::Temp::tempdir('trtc-chromium-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    my $cfg = JSON::PP->new->encode({url => "turn:$host:$PORT?transport=udp",
+                                     n => $n});
+    open my $fh, '>', "$dir/page.html" or die "$dir/page.html: $!";
+    print $fh $CHROMIUM_PAGE =~ s/__CONFIG__/$cfg/r;
+    close $fh;
+    my $before = $net->relayed;
+    my $c = TrtcTest::Turn::spawn($CHROMIUM, '--headless', '--no-sandbox',
+        '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', "--user-data-dir=$dir/profile",
+        '--disable-features=WebRtcHideLocalIpsWithMdns',
+        '--host-resolver-rules=MAP * ~NOTFOUND',
+        '--enable-logging=stderr', '--v=0', "file://$dir/page.html");
+    my $end = time + 40;
+    my $json;
+    while (time < $end && $c->alive) {
+        last if ($json) = $c->output =~ /VERDICT (\{.*\})/;
+        sleep 0.2;
+    }
+    $c->stop(5);
+    my $v = eval { JSON::PP->new->decode($json // '') } || {};
+    sleep 1.1;
+    my $after = $net->relayed;
+    ok(!$v->{error} && @{$v->{sent} || []} == $n
+       && is_deeply_quiet($v->{recv}, $v->{sent})
+       && is_deeply_quiet($v->{back}, $v->{sent})
+       && ($v->{pair} // '') eq 'relay/host',
+       "IPv$fam: Chromium, a data channel relayed by turnd over UDP: "
+       . "$n messages there and back, intact")
+        or diag("verdict: " . ($json // 'none') . "\nchromium: "
+                . TrtcTest::Turn::tail($c->output, 15));
+    my %d = map { $_ => $after->{$_} - $before->{$_} } keys %$after;
+    # Before the channel is bound Chromium sends Send indications.  Over
+    # IPv6 it asks for an IPv4 relay (its relay candidate is 10.218.0.1):
+    # a client and relay of two families stay in user space.
+    my ($relay) = map { / (\S+) \d+ typ relay / } @{$v->{cands} || []};
+    my $fast = $want_offload && ($fam == 4 || ($relay // '') =~ /:/);
+    ok($fast
+       ? $d{offload_to_peer} >= 0.8 * $d{to_peer} && $d{to_peer} >= $n
+         && $d{offload_from_peer} >= 0.8 * $d{from_peer}
+       : $d{offload_to_peer} == 0 && $d{offload_from_peer} == 0
+         && $d{to_peer} >= $n,
+       "IPv$fam: Chromium: " . ($fast
+           ? 'the program relayed most of it (ChannelData)'
+           : $want_offload
+           ? 'its relay is IPv4, so turnd relayed it in user space'
+           : 'relayed in user space'))
+        or diag(explain(\%d), explain($v->{cands}), $v->{pair} // "-");
+}
+
+sub is_deeply_quiet {
+    my ($x, $y) = @_;
+    return ref $x && ref $y && @$x == @$y
+           && !grep { $x->[$_] ne $y->[$_] } 0 .. $#$x;
+}
+
 sub map_count {
     my ($srv) = @_;
     my %ids = $net->bpf_ids($srv->{pid});
@@ -203,6 +341,10 @@ for my $mode (qw(full partial)) {
 uclient_ok('IPv4', 4, 1);
 uclient_ok('IPv6', 6, 1);
 turnload_ok(1);
+SKIP: {
+    skip "chromium not installed ($CHROMIUM)", 4 unless -x $CHROMIUM;
+    chromium_ok($_, 1) for 4, 6;
+}
 
 # 10.218.0.9: private, so denied (only .2 is allowed)
 {
@@ -303,6 +445,10 @@ like($line // '', qr/kernel offload off: no privilege .*; relaying in user space
 exact_ok("no privilege, IPv$_", $_, 0) for 4, 6;
 uclient_ok('no privilege, IPv4', 4, 0);
 turnload_ok(0);
+SKIP: {
+    skip "chromium not installed ($CHROMIUM)", 2 unless -x $CHROMIUM;
+    chromium_ok(4, 0);
+}
 $net->stop($srv);
 
 done_testing;

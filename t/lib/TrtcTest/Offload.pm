@@ -91,6 +91,14 @@ sub new {
     sh('ip', '-n', $self->{c}, 'route', 'add', 'local', $CLIENTS, 'dev', 'lo');
     sh('ip', '-n', $self->{s}, 'route', 'add', $CLIENTS, 'via', $ADDR{4}[1]);
 
+    # Chromium gathers host candidates only on the interface of its default
+    # route: "c" routes everything to "s", which forwards nothing (a new
+    # namespace does not) and has no route beyond 10.218.0.0/24, so
+    # nothing leaves the pair
+    sh('ip', '-n', $self->{c}, 'route', 'add', 'default', 'via', $ADDR{4}[0]);
+    sh('ip', '-n', $self->{c}, '-6', 'route', 'add', 'default', 'via',
+       $ADDR{6}[0]);
+
     # from here on this process (and what it starts) is in "c"
     open my $fh, '<', "/run/netns/$self->{c}" or die "netns $self->{c}: $!";
     require 'syscall.ph';
