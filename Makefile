@@ -179,7 +179,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := $(patsubst t/fuzz/%_fuzz.c, %, $(wildcard t/fuzz/*_fuzz.c))
 ASAN_TESTS :=   t/100-turnd-clients.t t/110-turnd-refusals.t \
                 t/130-turnd-tcp-framing.t t/135-turnd-tls-proxy.t \
-                t/140-turnd-relay-socket.t $(wildcard t/1[5-7]*-turnd-*.t)
+                t/140-turnd-relay-socket.t $(wildcard t/1[5-8]*-turnd-*.t)
 ASAN_OBJS :=    $(patsubst %.c, $(B)/asan/obj/%.o, $(COMMON_SRCS) \
                     $(TURND_SRCS))
 FUZZ_OBJS :=    $(patsubst %.c, $(B)/fuzz/obj/%.o, $(COMMON_SRCS) \

@@ -368,7 +368,7 @@ SKIP: {
     ok(!defined $data, 'and nothing reaches the old client any more');
 }
 
-$net->stop($srv);
+$net->stop_ok($srv, 'fast path');
 
 
 # --- lifetimes ----------------------------------------------------------
@@ -432,7 +432,7 @@ $srv = $net->turnd(conf => "permission-lifetime=3\nchannel-lifetime=30\n");
     $srv = $net->turnd;
     is(map_count($srv), 0, 'restarted: an empty map');
     exact_ok('restarted, IPv4', 4, 1);
-    $net->stop($srv);
+    $net->stop_ok($srv, 'restarted');
 }
 
 
@@ -440,7 +440,8 @@ $srv = $net->turnd(conf => "permission-lifetime=3\nchannel-lifetime=30\n");
 
 $srv = $net->turnd(unprivileged => 1);
 ($line) = $net->log($srv) =~ /^.*(kernel offload \S+: .*)$/m;
-like($line // '', qr/kernel offload off: no privilege .*; relaying in user space$/,
+like($line // '',
+     qr/kernel offload off: no privilege .*; relaying in user space$/,
      'no privilege: one line says why, user space relays');
 exact_ok("no privilege, IPv$_", $_, 0) for 4, 6;
 uclient_ok('no privilege, IPv4', 4, 0);
@@ -449,6 +450,6 @@ SKIP: {
     skip "chromium not installed ($CHROMIUM)", 2 unless -x $CHROMIUM;
     chromium_ok(4, 0);
 }
-$net->stop($srv);
+$net->stop_ok($srv, 'no privilege');
 
 done_testing;

@@ -23,6 +23,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(time sleep);
+use Test::More ();
 
 use TrtcTest::Stun;
 use TrtcTest::Turn;
@@ -225,6 +226,18 @@ sub stop {
     }
     delete $srv->{pid};
     return $srv->{status};
+}
+
+
+# stop, as a test: turnd ends on SIGTERM with status 0 and its log holds
+# no sanitizer report (TRTC_TEST_TURND=build/asan/turnd)
+sub stop_ok {
+    my ($self, $srv, $name) = @_;
+    my $st = $self->stop($srv) // -1;
+    my ($san) = $self->log($srv) =~ /(\S*Sanitizer\b.*|runtime error:.*)/;
+    Test::More::ok($st == 0 && !$san,
+                   "$name: turnd stopped cleanly, no sanitizer report")
+        or Test::More::diag("status $st" . ($san ? "; $san" : ''));
 }
 
 
