@@ -47,7 +47,7 @@ DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 libtext-diff-perl libjson-pp-perl libipc-run-perl \
                 coturn chromium valgrind iproute2 python3-websockets \
                 $(DEPS_DEB) prometheus systemd clang libclang-rt-14-dev \
-                firefox-esr libnss3-tools nftables conntrack
+                firefox-esr libnss3-tools nftables conntrack ethtool
 
 .PHONY: all turnd module unit deps deps-run deps-test run test bench clean \
         deb fuzz fuzz-build asan
