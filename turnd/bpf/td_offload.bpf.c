@@ -43,6 +43,12 @@
 #define TD_CHUNKS       6            /* so payloads up to 1536 bytes */
 #define TD_TTL          64           /* as turnd's own sockets send */
 
+/*
+ * Not ours: the next program on the interface (another turnd's, say),
+ * then the stack.  TC_ACT_OK would be tcx's "pass", skipping the rest.
+ */
+#define TD_NEXT         TC_ACT_UNSPEC
+
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -272,7 +278,7 @@ td_to_peer(struct __sk_buff *skb, struct td_pkt *p,
     n = p->ulen - sizeof(struct udphdr) - 4;
 
     if (v->out_ifindex == 0 || n > TD_CHUNK * TD_CHUNKS) {
-        return TC_ACT_OK;
+        return TD_NEXT;
     }
 
     /* from here on the packet is ours: a failure drops it */
@@ -304,13 +310,13 @@ td_to_client(struct __sk_buff *skb, struct td_pkt *p,
     n = p->ulen - sizeof(struct udphdr);
 
     if (v->out_ifindex == 0 || n > TD_CHUNK * TD_CHUNKS) {
-        return TC_ACT_OK;
+        return TD_NEXT;
     }
 
     /* too large once framed: turnd sends it (and the stack fragments) */
     mtu = 0;
     if (bpf_check_mtu(skb, v->out_ifindex, &mtu, 4, 0) != 0) {
-        return TC_ACT_OK;
+        return TD_NEXT;
     }
 
     chan_hdr = bpf_htonl(((__u32) bpf_ntohs(v->out.channel) << 16) | n);
@@ -352,7 +358,7 @@ td_offload_tc(struct __sk_buff *skb)
 
     /* GSO: several datagrams in one; turnd takes them apart */
     if (skb->gso_segs > 1) {
-        return TC_ACT_OK;
+        return TD_NEXT;
     }
 
     data = (void *) (long) skb->data;
@@ -360,7 +366,7 @@ td_offload_tc(struct __sk_buff *skb)
     eth = data;
 
     if ((void *) (eth + 1) > end) {
-        return TC_ACT_OK;
+        return TD_NEXT;
     }
 
     __builtin_memset(&key, 0, sizeof(key));
@@ -375,7 +381,7 @@ td_offload_tc(struct __sk_buff *skb)
             || bpf_ntohs(ip4->tot_len) != sizeof(*ip4) + bpf_ntohs(u->len)
             || skb->len != ETH_HLEN + bpf_ntohs(ip4->tot_len))
         {
-            return TC_ACT_OK;
+            return TD_NEXT;
         }
 
         __builtin_memcpy(key.src, &ip4->saddr, 4);
@@ -391,7 +397,7 @@ td_offload_tc(struct __sk_buff *skb)
             || ip6->payload_len != u->len
             || skb->len != ETH_HLEN + sizeof(*ip6) + bpf_ntohs(u->len))
         {
-            return TC_ACT_OK;
+            return TD_NEXT;
         }
 
         __builtin_memcpy(key.src, &ip6->saddr, 16);
@@ -399,7 +405,7 @@ td_offload_tc(struct __sk_buff *skb)
         key.family = 6;
 
     } else {
-        return TC_ACT_OK;
+        return TD_NEXT;
     }
 
     p.l4 = (__u32) ((void *) u - data);
@@ -407,7 +413,7 @@ td_offload_tc(struct __sk_buff *skb)
     p.family = key.family;
 
     if (p.ulen < sizeof(struct udphdr)) {
-        return TC_ACT_OK;
+        return TD_NEXT;
     }
 
     key.sport = u->source;
@@ -439,7 +445,7 @@ td_offload_tc(struct __sk_buff *skb)
         return td_to_client(skb, &p, v);
     }
 
-    return TC_ACT_OK;
+    return TD_NEXT;
 }
 
 
