@@ -22,11 +22,13 @@ B :=            build
 WARN :=         -Wall -Wextra -Werror
 CFLAGS ?=       -O2 -g
 TD_CFLAGS :=    -std=gnu11 -D_GNU_SOURCE $(WARN) -Icommon -Iturnd \
+                -Iturnd/bpf -I$(B)/bpf \
                 $(if $(TD_VERSION),-DTD_VERSION='"$(TD_VERSION)"')
-TD_LIBS :=      -lssl -lcrypto -lz -lpthread -lsystemd
+TD_LIBS :=      -lssl -lcrypto -lz -lpthread -lsystemd -lbpf
 
 COMMON_SRCS :=  $(wildcard common/*.c)
-TURND_SRCS :=   $(filter-out turnd/td_main.c, $(wildcard turnd/*.c))
+TURND_SRCS :=   $(filter-out turnd/td_main.c, $(wildcard turnd/*.c)) \
+                turnd/bpf/td_offload.c
 LIB_OBJS :=     $(patsubst %.c, $(B)/obj/%.o, $(COMMON_SRCS) $(TURND_SRCS))
 UNIT_TESTS :=   $(patsubst t/unit/%_test.c, $(B)/t/%_test, \
                     $(wildcard t/unit/*_test.c))
@@ -35,7 +37,8 @@ MODULE_SRCS :=  config $(wildcard ngx_trtc_module/*.[ch]) \
 
 # Debian packages: to build, to run, and what the tests drive.
 DEPS_BUILD :=   gcc make libc6-dev libssl-dev libpcre2-dev zlib1g-dev \
-                nginx nginx-dev libsystemd-dev
+                nginx nginx-dev libsystemd-dev \
+                clang libbpf-dev bpftool
 DEPS_RUN :=     $(DEPS_BUILD) curl ca-certificates openssl \
                 libnginx-mod-stream
 # make deb, and its test (t/600): Debian's packaging tools
@@ -45,7 +48,7 @@ DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 liblist-moreutils-perl libwww-perl libhttp-message-perl \
                 coturn chromium valgrind iproute2 python3-websockets \
                 $(DEPS_DEB) prometheus systemd clang libclang-rt-14-dev \
-                firefox-esr libnss3-tools nftables conntrack
+                firefox-esr libnss3-tools nftables conntrack ethtool
 
 .PHONY: all turnd module unit deps deps-run deps-test run test bench clean \
         deb fuzz fuzz-build asan
@@ -62,6 +65,22 @@ unit: $(UNIT_TESTS)
 $(B)/obj/%.o: %.c $(wildcard common/*.h turnd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(TD_CFLAGS) -c -o $@ $<
+
+# kernel-offload: the TC program, built into turnd as a bpftool skeleton
+
+BPF_CFLAGS :=   -O2 -g -Wall -Werror -target bpf -Iturnd/bpf \
+                -I/usr/include/$(shell $(CC) -dumpmachine)
+
+$(B)/bpf/td_offload.bpf.o: turnd/bpf/td_offload.bpf.c turnd/bpf/td_offload_map.h
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -c -o $@ $<
+
+$(B)/bpf/td_offload.skel.h: $(B)/bpf/td_offload.bpf.o
+	bpftool gen skeleton $< name td_offload_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(patsubst %, %/obj/turnd/bpf/td_offload.o, $(B) $(B)/asan $(B)/fuzz): \
+                $(B)/bpf/td_offload.skel.h turnd/bpf/td_offload_map.h
 
 $(B)/libtd.a: $(LIB_OBJS)
 	rm -f $@
@@ -181,7 +200,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := $(patsubst t/fuzz/%_fuzz.c, %, $(wildcard t/fuzz/*_fuzz.c))
 ASAN_TESTS :=   t/100-turnd-clients.t t/110-turnd-refusals.t \
                 t/130-turnd-tcp-framing.t t/135-turnd-tls-proxy.t \
-                t/140-turnd-relay-socket.t $(wildcard t/1[5-7]*-turnd-*.t)
+                t/140-turnd-relay-socket.t $(wildcard t/1[5-8]*-turnd-*.t)
 ASAN_OBJS :=    $(patsubst %.c, $(B)/asan/obj/%.o, $(COMMON_SRCS) \
                     $(TURND_SRCS))
 FUZZ_OBJS :=    $(patsubst %.c, $(B)/fuzz/obj/%.o, $(COMMON_SRCS) \

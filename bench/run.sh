@@ -9,8 +9,8 @@
 #   bench/run.sh              full matrix (about 12 minutes)
 #   QUICK=1 bench/run.sh      UDP, 50 allocations, 200 B, small memory test
 #
-# Environment: QUICK, PARTS (default "relay mem": the relay matrix, the
-# memory and allocation-rate figures), ROUNDS (repeat the relay matrix, medians are
+# Environment: QUICK, PARTS (default "relay mem offload": the relay
+# matrix, the memory and allocation-rate figures, bench/offload.sh), ROUNDS (repeat the relay matrix, medians are
 # reported), SERVERS (default "floor turnd coturn"), SRV_CPU and GEN_CPU
 # (cores for the server and the generator), TURND (the binary), HOLD_N,
 # KEEP=1 (keep build/bench/run).  Loopback only: 127.77.0.0/16 for the
@@ -64,7 +64,7 @@ fi
 
 START_RTPS=30000
 
-PARTS=${PARTS:-"relay mem"}
+PARTS=${PARTS:-"relay mem offload"}
 case " $PARTS " in
 *" relay "*) ;;
 *) TRANSPORTS= ;;
@@ -527,3 +527,9 @@ echo
 cat "$W/bench.txt"
 echo
 echo "# raw generator output: $RAW"
+
+# the turnd+offload column (kernel-offload), beside the floor, turnd and
+# coturn, in network namespaces joined by veth: bench/offload.sh
+case " $PARTS " in
+*" offload "*) "$ROOT/bench/offload.sh" ;;
+esac

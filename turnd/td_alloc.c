@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "td_log.h"
+#include "td_offload.h"
 #include "td_peer.h"
 #include "td_out.h"
 #include "td_ports.h"
@@ -640,6 +641,7 @@ td_perm_free(td_perm_t *p)
     for (c = a->chans; c != NULL; c = c->next) {
         if (c->perm == p) {
             c->perm = NULL;
+            td_offload_channel_del(c);
         }
     }
 
@@ -780,6 +782,8 @@ td_chan_free(td_chan_t *c)
             break;
         }
     }
+
+    td_offload_channel_del(c);
 
     a->nchans--;
     td_htable_remove(&a->thr->chans_num, &c->by_num);

@@ -57,6 +57,7 @@ struct td_chan_s {
     socklen_t                 peerlen;
     td_ep_t                   peer_ep;
     uint16_t                  number;
+    void                     *offload;       /* td_offload.c, mapped */
 };
 
 

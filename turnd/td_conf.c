@@ -89,6 +89,7 @@ typedef enum {
     TD_KEY_CIPHER_LIST,
     TD_KEY_NO_TLS,
     TD_KEY_NO_TLSV1_2,
+    TD_KEY_KERNEL_OFFLOAD,
     TD_KEY_HANDSHAKE_TIMEOUT,
     TD_KEY_PROXY_PROTOCOL_FROM,
     TD_KEY_ACCEPTED,          /* already turnd's behaviour: nothing to do */
@@ -149,6 +150,7 @@ static const td_conf_key_t  td_conf_keys[] = {
       TD_KEY_MAX_UNAUTH_TCP_PER_IP },
     { "unauth-rate", 0, TD_ARG_REQ, 0, TD_KEY_UNAUTH_RATE },
     { "relay-threads", 'm', TD_ARG_REQ, 0, TD_KEY_RELAY_THREADS },
+    { "kernel-offload", 0, TD_ARG_REQ, 0, TD_KEY_KERNEL_OFFLOAD },
     { "verbose", 'v', TD_ARG_NONE, 0, TD_KEY_VERBOSE },
     { "Verbose", 'V', TD_ARG_NONE, 0, TD_KEY_VERBOSE2 },
     { "fingerprint", 'f', TD_ARG_NONE, 0, TD_KEY_FINGERPRINT },
@@ -1221,6 +1223,14 @@ td_conf_set(td_conf_t *conf, const td_conf_key_t *k, const char *value,
 
     case TD_KEY_NO_TLSV1_2:
         conf->no_tlsv1_2 = flag;
+        return 0;
+
+    case TD_KEY_KERNEL_OFFLOAD:
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+            return td_conf_invalid(ctx, k, value, "on or off");
+        }
+
+        conf->kernel_offload = (value[0] == 'o' && value[1] == 'n');
         return 0;
 
     case TD_KEY_HANDSHAKE_TIMEOUT:

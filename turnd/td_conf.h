@@ -109,6 +109,7 @@ typedef struct {
 
     /* process */
     unsigned                  threads;               /* 0: ncpu */
+    unsigned                  kernel_offload:1;      /* td_offload.h */
     unsigned                  verbose;       /* 0, 1 verbose, 2 Verbose */
     unsigned                  fingerprint:1;
     unsigned                  no_stdout_log:1;

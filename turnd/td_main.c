@@ -27,6 +27,7 @@
 #include "td_daemon.h"
 #include "td_log.h"
 #include "td_metrics.h"
+#include "td_offload.h"
 #include "td_server.h"
 #include "td_tls.h"
 
@@ -100,12 +101,16 @@ main(int argc, char **argv)
         goto done;
     }
 
+    /* loaded with the privilege the sockets were bound with */
+    td_offload_init(&conf);
+
     if (td_metrics_init(&conf) != 0 || td_daemon_drop(&conf) != 0
         || td_server_start() != 0 || td_metrics_start() != 0)
     {
         td_metrics_stop();
         td_server_stop();
         td_server_cleanup();
+        td_offload_cleanup();
         td_auth_cleanup();
         goto done;
     }
@@ -146,6 +151,7 @@ main(int argc, char **argv)
     td_metrics_stop();
     td_server_stop();
     td_server_cleanup();
+    td_offload_cleanup();
     td_auth_cleanup();
     trtc_crypto_thread_cleanup();
 

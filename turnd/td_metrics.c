@@ -413,6 +413,18 @@ td_metrics_render(size_t *len)
                     "direction", "to_peer", s.peer_tx_bytes,
                     "from_peer", s.peer_rx_bytes);
 
+    td_metrics_pair(&o, "turnd_offload_packets_total", "counter",
+                    "Of the relayed datagrams, those the kernel-offload "
+                    "program relayed without turnd",
+                    "direction", "to_peer", s.offload_to_peer_packets,
+                    "from_peer", s.offload_from_peer_packets);
+
+    td_metrics_pair(&o, "turnd_offload_bytes_total", "counter",
+                    "Of the relayed payload bytes, those the kernel-offload "
+                    "program relayed",
+                    "direction", "to_peer", s.offload_to_peer_bytes,
+                    "from_peer", s.offload_from_peer_bytes);
+
     td_metrics_head(&o, "turnd_dropped_packets_total", "counter",
                     "Packets dropped, by reason");
     td_metrics_put(&o,

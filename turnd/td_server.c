@@ -22,6 +22,7 @@
 #include "td_alloc.h"
 #include "td_conn.h"
 #include "td_log.h"
+#include "td_offload.h"
 #include "td_peer.h"
 #include "td_ports.h"
 #include "td_server.h"
@@ -866,6 +867,7 @@ td_server_poll(td_thread_t *thr, int timeout)
         thr->log_budget = TD_LOG_BUDGET;
 
         td_wheel_run(&thr->wheel, thr->now, thr);
+        td_offload_poll(thr);
         td_tcp_resume(thr);
         td_thread_trim(thr);
 

@@ -69,6 +69,12 @@ typedef struct {
     uint64_t   tls_failed;          /* failed or timed out */
     uint64_t   proxy_bad;           /* listed source, no valid header */
     uint64_t   proxy_refused;       /* a header from an unlisted source */
+
+    /* of the above, relayed by kernel-offload's program (td_offload.h) */
+    uint64_t   offload_to_peer_packets;
+    uint64_t   offload_to_peer_bytes;
+    uint64_t   offload_from_peer_packets;
+    uint64_t   offload_from_peer_bytes;
 } td_stats_t;
 
 

@@ -13,6 +13,7 @@
 #include "td_auth.h"
 #include "td_log.h"
 #include "td_alloc.h"
+#include "td_offload.h"
 #include "td_ports.h"
 #include "td_relay.h"
 #include "td_turn.h"
@@ -616,10 +617,13 @@ td_turn_channel_bind(td_req_t *r)
         return;
     }
 
-    if (td_chan_bind(a, number, (struct sockaddr *) &peer, len) == NULL) {
+    c = td_chan_bind(a, number, (struct sockaddr *) &peer, len);
+    if (c == NULL) {
         td_turn_error(r, 508, "too many channels or permissions");
         return;
     }
+
+    td_offload_channel_add(c);
 
     td_turn_start(r, TRTC_STUN_SUCCESS);
     td_turn_finish(r);

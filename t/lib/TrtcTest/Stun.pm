@@ -22,6 +22,7 @@ use Digest::MD5 qw(md5);
 use Digest::SHA qw(hmac_sha1);
 use IO::Select;
 use IO::Socket::INET;
+use IO::Socket::IP;
 use Socket qw(inet_pton inet_ntop AF_INET AF_INET6);
 use Time::HiRes qw(time);
 
@@ -189,7 +190,8 @@ sub new {
     my ($class, %o) = @_;
     my $self = bless { host => '127.0.0.1', proto => 'udp', timeout => 2,
                        inbox => [], rbuf => '', %o }, $class;
-    $self->{sock} = IO::Socket::INET->new(
+    my $sc = $self->{host} =~ /:/ ? 'IO::Socket::IP' : 'IO::Socket::INET';
+    $self->{sock} = $sc->new(
         PeerAddr => $self->{host}, PeerPort => $self->{port},
         Proto => $self->{proto}, Timeout => $self->{timeout},
         $self->{local} ? (LocalAddr => $self->{local}) : (),
