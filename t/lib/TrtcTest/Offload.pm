@@ -27,6 +27,7 @@ use Test::More ();
 
 use TrtcTest::Stun;
 use TrtcTest::Turn;
+use TrtcTest::Util qw(fork_exec stop_pid write_file slurp);
 
 our %ADDR = (4 => ['10.218.0.1', '10.218.0.2'],
              6 => ['fd00:218::1', 'fd00:218::2']);
@@ -164,16 +165,14 @@ sub turnd {
         "prometheus", "prometheus-address=$ADDR{4}[0]",
         "prometheus-port=$METRICS",
         "kernel-offload=" . ($o{offload} // 'on'), $o{conf} // '', '';
-    open my $fh, '>', "$dir/turnd.conf" or die "$dir/turnd.conf: $!";
-    print $fh $conf;
-    close $fh;
+    write_file("$dir/turnd.conf", $conf);
 
     my @cmd = (TrtcTest::Turn::binary(), '-c', "$dir/turnd.conf");
     unshift @cmd, 'setpriv', '--reuid=65534', '--regid=65534',
         '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'
         if $o{unprivileged};
     my $srv = { dir => $dir, log => "$dir/turnd.log", conf => $conf,
-                pid => TrtcTest::Turn::_fork_exec("$dir/out", 'ip', 'netns',
+                pid => fork_exec("$dir/out", 'ip', 'netns',
                                                   'exec', $self->{s}, @cmd) };
     push @{$self->{servers}}, $srv;
 
@@ -203,13 +202,7 @@ sub alive {
 
 sub log {
     my ($self, $srv) = @_;
-    my $t = '';
-    for my $f ($srv->{log}, "$srv->{dir}/out") {
-        open my $fh, '<', $f or next;
-        local $/;
-        $t .= <$fh> // '';
-    }
-    return $t;
+    return join '', map { slurp($_) } $srv->{log}, "$srv->{dir}/out";
 }
 
 
@@ -222,7 +215,7 @@ sub stop {
         waitpid $srv->{pid}, 0;
         $srv->{status} = $?;
     } else {
-        $srv->{status} = TrtcTest::Turn::_stop_pid($srv->{pid}, 0, 5)->{status};
+        $srv->{status} = stop_pid($srv->{pid}, timeout => 5)->{status};
     }
     delete $srv->{pid};
     return $srv->{status};
