@@ -252,6 +252,7 @@ static int                  tl_tcp;
 static int                  tl_tls;
 static int                  tl_tls_version;
 static SSL_CTX             *tl_ssl_ctx;
+static int                  tl_tls_said;
 static int                  tl_raw;
 static unsigned             tl_n = 1;
 static unsigned             tl_size = 200;
@@ -1742,6 +1743,13 @@ tl_tls_step(tl_alloc_t *a)
     rc = SSL_do_handshake(a->ssl);
 
     if (rc == 1) {
+        /* what was negotiated, once a run */
+        if (!tl_tls_said) {
+            tl_tls_said = 1;
+            printf("TLS label=%s version=%s cipher=%s\n", tl_label,
+                   SSL_get_version(a->ssl), SSL_get_cipher_name(a->ssl));
+        }
+
         tl_set_events(a, EPOLLIN);
         tl_request(a, tl_mode == TL_MODE_HANDSHAKE ? TRTC_STUN_BINDING
                                                    : TRTC_STUN_ALLOCATE, 0);
