@@ -15,8 +15,9 @@
 # memory and allocation-rate figures; "tls": bench/tls.sh), ROUNDS (repeat the relay matrix, medians are
 # reported), SERVERS (default "floor turnd coturn"), SRV_CPU and GEN_CPU
 # (cores for the server and the generator), TURND (the binary), HOLD_N,
-# KEEP=1 (keep build/bench/run).  Loopback only: 127.77.0.0/16 for the
-# servers and the peer, 127.78.0.0/16 for the clients.
+# KEEP=1 (keep build/bench/run), NET and CLIENT_NET.  Loopback only:
+# NET.0.0/16 (127.77) for the servers and the peer, CLIENT_NET.0.0/16
+# (127.78) for the clients; two runs at once need other nets.
 #
 # The three servers run side by side (idle when not measured) and every
 # cell measures them one after the other, in an order that rotates from
@@ -88,11 +89,13 @@ STORM_CONC=32
 REALM=bench
 USER=bench
 PASS=benchpw
-PEER=127.77.9.2:4000
-CLIENT=127.78.0.1
+NET=${NET:-127.77}
+CLIENT_NET=${CLIENT_NET:-127.78}
+PEER=$NET.9.2:4000
+CLIENT=$CLIENT_NET.0.1
 
-declare -A IP=([turnd]=127.77.0.1 [coturn]=127.77.1.1 [floor]=127.77.2.1
-              [hop]=127.77.3.1)
+declare -A IP=([turnd]=$NET.0.1 [coturn]=$NET.1.1 [floor]=$NET.2.1
+              [hop]=$NET.3.1)
 declare -A TLS_PORT=([turnd]=5349 [coturn]=5349 [hop]=4443)
 declare -A PID=()
 

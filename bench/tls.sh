@@ -22,7 +22,7 @@
 
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 STREAM_MODULE=${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
-HOP_SRC=127.77.3.2
+HOP_SRC=$NET.3.2
 HOP_PID=
 HOP_WORKER=
 
