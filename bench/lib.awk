@@ -104,3 +104,39 @@ function goal_row(name, v, op, target, note,   ok) {
     printf "  %-40s %8.3f  %s %-5s  %s%s\n", name, v, op, target,
         ok ? "met" : "NOT MET", note
 }
+
+
+# bench/run.sh's results ("server cell round key value" lines): every
+# value of a key (for medians over rounds), and the last one
+function add_result(s, c, k, v) {
+    add_value(s SUBSEP c SUBSEP k, v)
+    lastv[s SUBSEP c SUBSEP k] = v
+}
+
+function get(s, c, k) {
+    return median(s SUBSEP c SUBSEP k)
+}
+
+function last(s, c, k) {
+    return lastv[s SUBSEP c SUBSEP k]
+}
+
+function fmt(v, unit) {
+    if (v == "") return "-"
+    if (unit == "kpps") return sprintf("%.1f", v / 1000)
+    if (unit == "s") return sprintf("%.2f", v)
+    if (unit == "kB") return sprintf("%.2f", v / 1000)
+    if (unit == "MB") return sprintf("%.1f", v / 1024)
+    return sprintf("%.0f", v)
+}
+
+# a rate search's "limit=" as the table's letter (see report.awk's legend)
+function limit_tag(l) {
+    if (l == "server") return " S"
+    if (l == "generator") return " G"
+    if (l == "both") return " B"
+    if (l == "drops" || l == "other") return " D"
+    if (l == "server-backpressure") return " P"
+    if (l == "cap") return " C"
+    return ""
+}

@@ -52,6 +52,46 @@ wait_listen() {
 }
 
 
+# nginx_start DIR CPU: nginx (NGINX) with DIR/nginx.conf and prefix DIR,
+# on core CPU (its workers inherit it), the config tested first; sets
+# NGX_PID (the master, from DIR/nginx.pid: the conf's pid) and NGX_WORKER
+# (its one worker); 1, the reason logged, on failure
+nginx_start() {
+    local d=$1
+
+    "$NGINX" -t -q -p "$d" -c "$d/nginx.conf" 2> "$d/nginx-t.err" \
+        || { log "nginx -t: $(cat "$d/nginx-t.err")"; return 1; }
+
+    taskset -c "$2" "$NGINX" -p "$d" -c "$d/nginx.conf" \
+        || { log "nginx did not start"; return 1; }
+
+    wait_file "$d/nginx.pid"
+    NGX_PID=$(cat "$d/nginx.pid" 2>/dev/null)
+    [ -n "$NGX_PID" ] || { log "no nginx pid"; return 1; }
+
+    NGX_WORKER=$(child_pid "$NGX_PID")
+    [ -n "$NGX_WORKER" ] || { log "no nginx worker"; return 1; }
+}
+
+
+# nginx_preamble DIR MODULE LEVEL: the top of a benchmark's nginx.conf:
+# one worker, pid and error log (at LEVEL) in DIR
+nginx_preamble() {
+    cat <<EOF
+load_module $2;
+daemon on;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile 16384;
+pid $1/nginx.pid;
+error_log $1/error.log $3;
+events {
+    worker_connections 8192;
+}
+EOF
+}
+
+
 # wait_file FILE: 0 once FILE is not empty (a pid file), 1 after 5 s
 wait_file() {
     local i

@@ -6,25 +6,8 @@
 # number of allocations held for the memory figure.
 #
 
-function get(s, c, k) {
-    return median(s SUBSEP c SUBSEP k)
-}
-
-function last(s, c, k) {
-    return lastv[s SUBSEP c SUBSEP k]
-}
-
-function fmt(v, unit) {
-    if (v == "") return "-"
-    if (unit == "kpps") return sprintf("%.1f", v / 1000)
-    if (unit == "s") return sprintf("%.2f", v)
-    if (unit == "kB") return sprintf("%.2f", v / 1000)
-    if (unit == "MB") return sprintf("%.1f", v / 1024)
-    return sprintf("%.0f", v)
-}
-
 # what ran out first at the step above the max (see the legend)
-function tag(s, c,   l) {
+function tag(s, c) {
     if (c == "mem") {
         if (last(s, c, "storm_srv_busy") + 0 >= 0.95 ||
             last(s, c, "storm_core_srv") + 0 >= 0.97)
@@ -41,14 +24,7 @@ function tag(s, c,   l) {
         return ""
     }
 
-    l = last(s, c, "limit")
-    if (l == "server") return " S"
-    if (l == "generator") return " G"
-    if (l == "both") return " B"
-    if (l == "drops" || l == "other") return " D"
-    if (l == "server-backpressure") return " P"
-    if (l == "cap") return " C"
-    return ""
+    return limit_tag(last(s, c, "limit"))
 }
 
 function tagged(k) {
@@ -154,9 +130,7 @@ function goal_cells(what, a, ka, b, kb, op, target, cells,
 }
 
 {
-    key = $1 SUBSEP $2 SUBSEP $4
-    add_value(key, $5)
-    lastv[key] = $5
+    add_result($1, $2, $4, $5)
     if ($2 != "mem") cells[$2] = 1
 }
 

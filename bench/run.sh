@@ -9,11 +9,11 @@
 #   bench/run.sh              full matrix (about 12 minutes)
 #   QUICK=1 bench/run.sh      UDP, 50 allocations, 200 B, small memory test
 #   PARTS=tls bench/run.sh    TURN over TLS: turnd, coturn, and turnd behind
-#                             nginx's stream hop (bench/tls.sh, 5 minutes)
+#                             nginx's stream hop (bench/tls.sh, 13 minutes)
 #
 # Environment: QUICK, PARTS (default "relay mem": the relay matrix, the
-# memory and allocation-rate figures; "tls": bench/tls.sh), ROUNDS (repeat the relay matrix, medians are
-# reported), SERVERS (default "floor turnd coturn"), SRV_CPU and GEN_CPU
+# memory and allocation-rate figures; "tls": bench/tls.sh), ROUNDS
+# (repeat the relay matrix, medians are reported), SERVERS (default "floor turnd coturn"), SRV_CPU and GEN_CPU
 # (cores for the server and the generator), TURND (the binary), HOLD_N,
 # KEEP=1 (keep build/bench/run), NET and CLIENT_NET.  Loopback only:
 # NET.0.0/16 (127.77) for the servers and the peer, CLIENT_NET.0.0/16
@@ -285,6 +285,18 @@ turnload() {
 }
 
 
+# gen FILE PATTERN SECS ARGS...: one turnload run into $W/FILE and the
+# raw log; its lines of the kinds in PATTERN shown as it goes
+gen() {
+    local out=$W/$1 kinds=$2 secs=$3
+
+    shift 3
+    turnload "$secs" "$@" > "$out" 2>> "$W/turnload.err"
+    cat "$out" >> "$RAW"
+    grep -E "^($kinds)" "$out" | sed 's/^/  /' >&2
+}
+
+
 # waits (at most 10 s, QUIET_BUDGET in all) until the machine is quiet:
 # less than 15% of a core busy, so a cell does not start inside another
 # job
@@ -339,8 +351,7 @@ relay_cell() {
     [ "$name" = floor ] && args+=(--raw)
     [ "$tr" = tcp ] && args+=(--tcp)
 
-    turnload 180 "${args[@]}" > "$W/cell.out" 2>> "$W/turnload.err"
-    cat "$W/cell.out" >> "$RAW"
+    gen cell.out 'SETUP|SEARCH|ERROR' 180 "${args[@]}"
 
     bench_awk -v s="$name" -v c="$cell" -v r="$round" '
         /^STEP/ && / phase=fixed / {
@@ -366,8 +377,6 @@ relay_cell() {
         /^ERROR / { print s, c, r, "error", kv($0, "what") }
         END { print s, c, r, "noisy_steps", noisy + 0 }
     ' "$W/cell.out" >> "$RESULTS"
-
-    grep -E '^(SETUP|SEARCH|ERROR)' "$W/cell.out" | sed 's/^/  /' >&2
 }
 
 
@@ -380,18 +389,13 @@ memory_and_rate() {
     start_server "$name" || return 1
     sleep 1
 
-    turnload 120 -m hold -s "${IP[$name]}:3478" -p "${PID[$name]}" \
-        -n "$HOLD_N" -T 110 -l "$name.hold" > "$W/hold.out" \
-        2>> "$W/turnload.err"
-    cat "$W/hold.out" >> "$RAW"
-    grep -E '^(SETUP|HOLD|ERROR)' "$W/hold.out" | sed 's/^/  /' >&2
+    gen hold.out 'SETUP|HOLD|ERROR' 120 -m hold -s "${IP[$name]}:3478" \
+        -p "${PID[$name]}" -n "$HOLD_N" -T 110 -l "$name.hold"
 
     wait_quiet
-    turnload 60 -m allocrate -s "${IP[$name]}:3478" -p "${PID[$name]}" \
-        -k "$STORM_CONC" -d "$STORM_SECS" -T 50 -l "$name.storm" \
-        > "$W/storm.out" 2>> "$W/turnload.err"
-    cat "$W/storm.out" >> "$RAW"
-    grep -E '^(ALLOCRATE|ERROR)' "$W/storm.out" | sed 's/^/  /' >&2
+    gen storm.out 'ALLOCRATE|ERROR' 60 -m allocrate \
+        -s "${IP[$name]}:3478" -p "${PID[$name]}" -k "$STORM_CONC" \
+        -d "$STORM_SECS" -T 50 -l "$name.storm"
 
     sleep 2
     storm_rss=$(rss_kb "${PID[$name]}")

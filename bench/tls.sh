@@ -61,18 +61,12 @@ start_hop() {
     [ -f "$STREAM_MODULE" ] || { log "no $STREAM_MODULE: no hop"; return 1; }
 
     mkdir -p "$d"
-    cat > "$d/nginx.conf" <<EOF
-# written by bench/tls.sh: README's "Deploying: one port 443"
-load_module $STREAM_MODULE;
-daemon on;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 16384;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events {
-    worker_connections 8192;
-}
+    {
+        echo "# written by bench/tls.sh: README's \"Deploying: one port 443\""
+        nginx_preamble "$d" "$STREAM_MODULE" warn
+    } > "$d/nginx.conf"
+
+    cat >> "$d/nginx.conf" <<EOF
 stream {
     map \$ssl_preread_alpn_protocols \$trtc_tls_upstream {
         ~\\bstun\\.turn\\b        $t:5349;
@@ -93,15 +87,9 @@ stream {
 }
 EOF
 
-    "$NGINX" -t -q -p "$d" -c "$d/nginx.conf" 2> "$d/nginx-t.err" \
-        || { log "nginx -t: $(cat "$d/nginx-t.err")"; return 1; }
-
-    taskset -c "$SRV_CPU" "$NGINX" -p "$d" -c "$d/nginx.conf" \
-        || { log "nginx did not start"; return 1; }
-
-    wait_file "$d/nginx.pid"
-    HOP_PID=$(cat "$d/nginx.pid" 2>/dev/null)
-    HOP_WORKER=$(child_pid "$HOP_PID")
+    nginx_start "$d" "$SRV_CPU"
+    HOP_PID=${NGX_PID:-}
+    HOP_WORKER=${NGX_WORKER:-}
 
     if [ -z "$HOP_WORKER" ] || ! wait_listen "$HOP_WORKER" tcp \
                                      "${IP[hop]}:${TLS_PORT[hop]}"
@@ -129,12 +117,10 @@ stop_hop() {
 hs_cell() {
     local v=$1 name=$2 round=$3 cell="hs${1/./}"
 
-    turnload 60 -m handshake --tls --tls-version "$v" \
-        -s "$(target "$name" tls)" -p "$(server_pids "$name")" \
-        -k "$HS_CONC" -d "$HS_SECS" -T 50 -l "$name.$cell.r$round" \
-        > "$W/hs.out" 2>> "$W/turnload.err"
-    cat "$W/hs.out" >> "$RAW"
-    grep -E '^(HANDSHAKE|ERROR|TLS)' "$W/hs.out" | sed 's/^/  /' >&2
+    gen hs.out 'HANDSHAKE|ERROR|TLS' 60 -m handshake --tls \
+        --tls-version "$v" -s "$(target "$name" tls)" \
+        -p "$(server_pids "$name")" -k "$HS_CONC" -d "$HS_SECS" -T 50 \
+        -l "$name.$cell.r$round"
 
     bench_awk -v s="$name" -v c="$cell" -v r="$round" '
         /^HANDSHAKE/ && / phase=allocrate / {
@@ -159,11 +145,9 @@ tls_memory() {
     wait_listen "${PID[$name]}" tcp "$(target "$name" tls)"
     sleep 1
 
-    turnload 120 -m hold "${args[@]}" -s "$(target "$name" "$tr")" \
-        -p "${PID[$name]}" -n "$TLS_HOLD_N" -T 110 -l "$name.hold.$tr" \
-        > "$W/hold.out" 2>> "$W/turnload.err"
-    cat "$W/hold.out" >> "$RAW"
-    grep -E '^(SETUP|HOLD|ERROR)' "$W/hold.out" | sed 's/^/  /' >&2
+    gen hold.out 'SETUP|HOLD|ERROR' 120 -m hold "${args[@]}" \
+        -s "$(target "$name" "$tr")" -p "${PID[$name]}" -n "$TLS_HOLD_N" \
+        -T 110 -l "$name.hold.$tr"
 
     bench_awk -v s="$name" -v c="mem$tr" '
         /^HOLD/ {

@@ -7,22 +7,6 @@
 # conc (handshake clients), fixed (relayed pkt/s of the fixed load).
 #
 
-function get(s, c, k) {
-    return median(s SUBSEP c SUBSEP k)
-}
-
-function last(s, c, k) {
-    return lastv[s SUBSEP c SUBSEP k]
-}
-
-function fmt(v, unit) {
-    if (v == "") return "-"
-    if (unit == "kpps") return sprintf("%.1f", v / 1000)
-    if (unit == "s") return sprintf("%.2f", v)
-    if (unit == "kB") return sprintf("%.2f", v / 1000)
-    return sprintf("%.0f", v)
-}
-
 # "~": something else used the machine; S/G: the server's or the
 # generator's side was the limit (95% busy) of a handshake rate
 function mark(s, c, k, v, unit,   m, t) {
@@ -39,10 +23,7 @@ function mark(s, c, k, v, unit,   m, t) {
     } else if (c ~ /^tls/) {
         if (k == "max") {
             if (last(s, c, "noisy_steps") + 0 > 0) m = "~"
-            t = last(s, c, "limit")
-            t = (t == "server") ? " S" : (t == "generator") ? " G" \
-                : (t == "both") ? " B" : (t == "drops" || t == "other") \
-                ? " D" : (t == "server-backpressure") ? " P" : ""
+            t = limit_tag(last(s, c, "limit"))
         } else if (get(s, c, "fixed_noise") + 0 > 0.15) {
             m = "~"
         }
@@ -75,9 +56,7 @@ function row(label, c, k, unit, name,   t, o, h) {
 }
 
 {
-    key = $1 SUBSEP $2 SUBSEP $4
-    add_value(key, $5)
-    lastv[key] = $5
+    add_result($1, $2, $4, $5)
     if ($2 ~ /^tls\./) cells[$2] = 1
 }
 

@@ -192,6 +192,7 @@ static uint64_t tl_hist_max(const uint64_t *hist);
 static void tl_snap(tl_snap_t *s);
 static uint64_t tl_srv_cpu(void);
 static uint64_t tl_proc_cpu(pid_t pid);
+static uint64_t tl_srv_sum(uint64_t (*of)(pid_t pid));
 static void tl_find_ksoftirqd(void);
 static uint64_t tl_task_cpu(pid_t pid);
 static uint64_t tl_srv_rss(void);
@@ -215,6 +216,7 @@ static void tl_request(tl_alloc_t *a, uint16_t method, int auth);
 static int tl_send_bytes(tl_alloc_t *a, const uint8_t *p, size_t len);
 static ssize_t tl_io_recv(tl_alloc_t *a, uint8_t *buf, size_t len);
 static ssize_t tl_io_send(tl_alloc_t *a, const uint8_t *buf, size_t len);
+static ssize_t tl_tls_result(tl_alloc_t *a, int r);
 static void tl_tls_init(void);
 static void tl_tls_step(tl_alloc_t *a);
 static int tl_stream_read(tl_alloc_t *a);
@@ -843,13 +845,20 @@ tl_snap(tl_snap_t *s)
 static uint64_t
 tl_srv_cpu(void)
 {
+    return tl_srv_sum(tl_proc_cpu);
+}
+
+
+static uint64_t
+tl_srv_sum(uint64_t (*of)(pid_t pid))
+{
     unsigned  i;
     uint64_t  total;
 
     total = 0;
 
     for (i = 0; i < tl_nsrv_pids; i++) {
-        total += tl_proc_cpu(tl_srv_pids[i]);
+        total += of(tl_srv_pids[i]);
     }
 
     return total;
@@ -989,16 +998,7 @@ tl_task_cpu(pid_t pid)
 static uint64_t
 tl_srv_rss(void)
 {
-    unsigned  i;
-    uint64_t  total;
-
-    total = 0;
-
-    for (i = 0; i < tl_nsrv_pids; i++) {
-        total += tl_proc_rss(tl_srv_pids[i]);
-    }
-
-    return total;
+    return tl_srv_sum(tl_proc_rss);
 }
 
 
@@ -1638,30 +1638,13 @@ tl_send_bytes(tl_alloc_t *a, const uint8_t *p, size_t len)
 static ssize_t
 tl_io_recv(tl_alloc_t *a, uint8_t *buf, size_t len)
 {
-    int  r;
-
     if (a->ssl == NULL) {
         return recv(a->obj.fd, buf, len, MSG_DONTWAIT);
     }
 
     ERR_clear_error();
-    r = SSL_read(a->ssl, buf, (int) len);
 
-    if (r > 0) {
-        return r;
-    }
-
-    switch (SSL_get_error(a->ssl, r)) {
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-        errno = EAGAIN;
-        return -1;
-    case SSL_ERROR_ZERO_RETURN:
-        return 0;
-    default:
-        errno = EIO;
-        return -1;
-    }
+    return tl_tls_result(a, SSL_read(a->ssl, buf, (int) len));
 }
 
 
@@ -1674,15 +1657,21 @@ tl_io_recv(tl_alloc_t *a, uint8_t *buf, size_t len)
 static ssize_t
 tl_io_send(tl_alloc_t *a, const uint8_t *buf, size_t len)
 {
-    int  r;
-
     if (a->ssl == NULL) {
         return send(a->obj.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
 
     ERR_clear_error();
-    r = SSL_write(a->ssl, buf, (int) len);
 
+    return tl_tls_result(a, SSL_write(a->ssl, buf, (int) len));
+}
+
+
+/* SSL_read()'s or SSL_write()'s result as recv()'s or send()'s */
+
+static ssize_t
+tl_tls_result(tl_alloc_t *a, int r)
+{
     if (r > 0) {
         return r;
     }
@@ -1692,6 +1681,8 @@ tl_io_send(tl_alloc_t *a, const uint8_t *buf, size_t len)
     case SSL_ERROR_WANT_WRITE:
         errno = EAGAIN;
         return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
     default:
         errno = EIO;
         return -1;

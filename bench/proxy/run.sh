@@ -135,21 +135,12 @@ write_nginx_conf() {
 
     # /a/ and /b/ go to two ports of the same echo server, so each has its
     # own implicit upstream (and its own cache of TLS sessions)
-    cat > "$W/nginx.conf" <<EOF
-# written by bench/proxy/run.sh
-load_module $MODULE;
+    {
+        echo "# written by bench/proxy/run.sh"
+        nginx_preamble "$W" "$MODULE" warn
+    } > "$W/nginx.conf"
 
-daemon on;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 16384;
-pid $W/nginx.pid;
-error_log $W/error.log warn;
-
-events {
-    worker_connections 8192;
-}
-
+    cat >> "$W/nginx.conf" <<EOF
 http {
     access_log off;
     client_body_temp_path $W/tmp/body;
@@ -218,20 +209,8 @@ start_nginx() {
     mkdir -p "$W/tmp"
     write_nginx_conf
 
-    "$NGINX" -t -q -p "$W" -c "$W/nginx.conf" 2>&1 \
-        || die "nginx -t failed on $W/nginx.conf"
-
-    # the workers inherit the master's core
-    taskset -c "$NGX_CPU" "$NGINX" -p "$W" -c "$W/nginx.conf" \
-        || die "nginx did not start"
-
-    wait_file "$W/nginx.pid"
-    NGX_PID=$(cat "$W/nginx.pid" 2>/dev/null)
-    [ -n "$NGX_PID" ] || die "no nginx pid"
-
-    # the worker: the master's child
-    WORKER=$(child_pid "$NGX_PID")
-    [ -n "$WORKER" ] || die "no nginx worker"
+    nginx_start "$W" "$NGX_CPU" || die "nginx failed on $W/nginx.conf"
+    WORKER=$NGX_WORKER
 }
 
 

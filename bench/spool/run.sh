@@ -65,7 +65,7 @@ NGX_PID=
 UP_PID=
 
 BENCH_NAME=bench/spool
-. "$ROOT/bench/lib.sh"   # log, die, stop_pid, wait_file, bench_awk
+. "$ROOT/bench/lib.sh"   # log, die, stop_pid, nginx_start, bench_awk
 
 cleanup() {
     stop_pid "$UP_PID" TERM
@@ -93,16 +93,12 @@ start() {
     if [ "$(id -u)" = 0 ]; then
         chown nobody "$W/spool_t" "$W/spool_l"
     fi
-    cat > "$W/nginx.conf" <<CONF
-# written by bench/spool/run.sh
-load_module $MODULE;
-daemon on;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 16384;
-pid $W/nginx.pid;
-error_log $W/error.log crit;
-events { worker_connections 8192; }
+    {
+        echo "# written by bench/spool/run.sh"
+        nginx_preamble "$W" "$MODULE" crit
+    } > "$W/nginx.conf"
+
+    cat >> "$W/nginx.conf" <<CONF
 http {
     access_log off;
     client_body_temp_path $W/tmp/body;
@@ -129,11 +125,7 @@ CONF
         -n signaling.test -t "$DEADLINE" > "$W/wsecho.out" 2>&1 &
     ECHO_PID=$!
 
-    taskset -c "$NGX_CPU" "$NGINX" -p "$W" -c "$W/nginx.conf" \
-        || die "nginx did not start"
-    wait_file "$W/nginx.pid"
-    NGX_PID=$(cat "$W/nginx.pid" 2>/dev/null)
-    [ -n "$NGX_PID" ] || die "no nginx pid"
+    nginx_start "$W" "$NGX_CPU" || die "nginx failed on $W/nginx.conf"
     sleep 0.5
 }
 
