@@ -32,6 +32,21 @@ function median(key,   n, i, j, t, v) {
     return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
 
+# the highest value of key: a rate's least disturbed round
+function best(key,   n, i, m) {
+    n = cnt[key]
+    if (n == 0) {
+        return ""
+    }
+
+    m = val[key, 1]
+    for (i = 2; i <= n; i++) {
+        if (val[key, i] + 0 > m + 0) m = val[key, i]
+    }
+
+    return m
+}
+
 # (max - min) / median: the noise a ratio should be read against
 function spread(key,   n, i, lo, hi, m) {
     n = cnt[key]
