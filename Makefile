@@ -157,6 +157,7 @@ test: deps-test
 bench: deps-test
 	$(MAKE) all
 	bench/run.sh
+	PARTS=tls bench/run.sh
 	bench/proxy/run.sh
 	bench/spool/run.sh
 

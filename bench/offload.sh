@@ -24,6 +24,7 @@ export LC_ALL=C
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
+BENCH_NAME="bench offload"
 
 B=$ROOT/build/bench
 W=$B/offload
@@ -60,11 +61,6 @@ declare -A IP=([floor]=10.219.0.11 [turnd]=10.219.0.12
                [coturn]=10.219.0.13 [offload]=10.219.0.14)
 declare -A PID=()
 RESULTS=$W/results.txt
-
-
-log() {
-    echo "bench offload: $*" >&2
-}
 
 
 cleanup() {
@@ -208,12 +204,12 @@ cell() {
     # the fixed load: the server process's CPU and the softirq time of
     # the server's core around each run (/proc, in ticks)
     for rep in $(seq "$FIXED_REPS"); do
-        a=$(cpu_ticks "${PID[$name]}")
+        a=$(server_ticks "${PID[$name]}")
         ip netns exec "$G" taskset -c "$GEN_CPU" timeout -k 5 60 \
             "$B/turnload" "${args[@]}" -r "$FIXED_RTPS" -d "$FIXED_SECS" \
             -W 0.3 -l "$name.s$size.f$rep" > "$W/fixed.out" \
             2>> "$W/turnload.err"
-        b=$(cpu_ticks "${PID[$name]}")
+        b=$(server_ticks "${PID[$name]}")
         echo "CPU $a $b" | cat - "$W/fixed.out" >> "$W/cell.out"
     done
 
@@ -243,12 +239,9 @@ cell() {
 
 # "PROCESS SOFTIRQ" ticks: the server process (user + system) and the
 # softirq column of the server's core
-cpu_ticks() {
-    local pid=$1 p
-
-    p=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null)
-    awk -v p="${p:-0}" -v c="cpu$SRV_CPU" '$1 == c { print p, $8 }' \
-        /proc/stat
+server_ticks() {
+    awk -v p="$(cpu_ticks "$1")" -v c="cpu$SRV_CPU" \
+        '$1 == c { print p, $8 }' /proc/stat
 }
 
 

@@ -1,56 +1,13 @@
 #
 # bench/report.awk: the table of bench/run.sh, from its results file
-# ("server cell round key value" lines).  The table goes to stdout, the
-# "BENCH name=... value=..." lines to stderr.  Several rounds give the
-# median.  -v hold=N is the number of allocations held for the memory
-# figure.
+# ("server cell round key value" lines), with bench/lib.awk.  The table
+# goes to stdout, the "BENCH name=... value=..." lines to bench_out
+# (run.sh: stderr).  Several rounds give the median.  -v hold=N is the
+# number of allocations held for the memory figure.
 #
 
-function median(key,   n, i, j, t, v) {
-    n = cnt[key]
-    if (n == 0) {
-        return ""
-    }
-
-    for (i = 1; i <= n; i++) {
-        v[i] = val[key, i]
-    }
-
-    for (i = 1; i <= n; i++) {
-        for (j = i + 1; j <= n; j++) {
-            if (v[j] + 0 < v[i] + 0) {
-                t = v[i]; v[i] = v[j]; v[j] = t
-            }
-        }
-    }
-
-    return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
-
-function get(s, c, k) {
-    return median(s SUBSEP c SUBSEP k)
-}
-
-function last(s, c, k) {
-    return lastv[s SUBSEP c SUBSEP k]
-}
-
-function fmt(v, unit) {
-    if (v == "") return "-"
-    if (unit == "kpps") return sprintf("%.1f", v / 1000)
-    if (unit == "s") return sprintf("%.2f", v)
-    if (unit == "kB") return sprintf("%.2f", v / 1000)
-    if (unit == "MB") return sprintf("%.1f", v / 1024)
-    return sprintf("%.0f", v)
-}
-
-function ratio(a, b) {
-    if (a == "" || b == "" || b + 0 == 0) return "-"
-    return sprintf("%.2fx", a / b)
-}
-
 # what ran out first at the step above the max (see the legend)
-function tag(s, c,   l) {
+function tag(s, c) {
     if (c == "mem") {
         if (last(s, c, "storm_srv_busy") + 0 >= 0.95 ||
             last(s, c, "storm_core_srv") + 0 >= 0.97)
@@ -67,14 +24,7 @@ function tag(s, c,   l) {
         return ""
     }
 
-    l = last(s, c, "limit")
-    if (l == "server") return " S"
-    if (l == "generator") return " G"
-    if (l == "both") return " B"
-    if (l == "drops" || l == "other") return " D"
-    if (l == "server-backpressure") return " P"
-    if (l == "cap") return " C"
-    return ""
+    return limit_tag(last(s, c, "limit"))
 }
 
 function tagged(k) {
@@ -129,46 +79,17 @@ function bunit(name) {
 function bench(name, f, t, o,   unit) {
     unit = bunit(name)
 
-    if (f != "") {
-        printf "BENCH name=floor.%s value=%s unit=%s\n", name, f, unit \
-            > "/dev/stderr"
-    }
-
-    if (t != "") {
-        printf "BENCH name=turnd.%s value=%s unit=%s\n", name, t, unit \
-            > "/dev/stderr"
-    }
-
-    if (o != "") {
-        printf "BENCH name=coturn.%s value=%s unit=%s\n", name, o, unit \
-            > "/dev/stderr"
-    }
+    if (f != "") bench_line("floor." name, f, unit)
+    if (t != "") bench_line("turnd." name, t, unit)
+    if (o != "") bench_line("coturn." name, o, unit)
 
     if (t != "" && o != "" && o + 0 != 0) {
-        printf "BENCH name=ratio.turnd_coturn.%s value=%.3f\n", name, t / o \
-            > "/dev/stderr"
+        bench_line("ratio.turnd_coturn." name, sprintf("%.3f", t / o), "")
     }
 
     if (t != "" && f != "" && f + 0 != 0) {
-        printf "BENCH name=ratio.turnd_floor.%s value=%.3f\n", name, t / f \
-            > "/dev/stderr"
+        bench_line("ratio.turnd_floor." name, sprintf("%.3f", t / f), "")
     }
-}
-
-function goal(name, v, op, target, note,   ok) {
-    if (v == "") {
-        printf "  %-40s %8s\n", name, "n/a"
-        printf "BENCH name=goal.%s value= target=%s%s pass=n/a\n", name, op,
-            target > "/dev/stderr"
-        return
-    }
-
-    ok = (op == "<=") ? (v <= target) : (v >= target)
-
-    printf "  %-40s %8.3f  %s %-5s  %s%s\n", name, v, op, target,
-        ok ? "met" : "NOT MET", note
-    printf "BENCH name=goal.%s value=%.4f target=%s%s pass=%s\n", name, v,
-        op, target, ok ? "yes" : "no" > "/dev/stderr"
 }
 
 # a ratio per cell, and their geometric mean (robust to one noisy cell)
@@ -194,25 +115,22 @@ function goal_cells(what, a, ka, b, kb, op, target, cells,
         }
 
         if (t == "" || f == "" || f + 0 == 0) {
-            goal(what "." c, "", op, target, "")
+            goal_row(what "." c, "", op, target, "")
             continue
         }
 
-        goal(what "." c, t / f, op, target, note)
+        goal_row(what "." c, t / f, op, target, note)
         n++
         lsum += log(t / f)
     }
 
     if (n > 1) {
-        goal(what ".geomean", exp(lsum / n), op, target, "")
+        goal_row(what ".geomean", exp(lsum / n), op, target, "")
     }
 }
 
 {
-    key = $1 SUBSEP $2 SUBSEP $4
-    cnt[key]++
-    val[key, cnt[key]] = $5
-    lastv[key] = $5
+    add_result($1, $2, $4, $5)
     if ($2 != "mem") cells[$2] = 1
 }
 
@@ -283,16 +201,16 @@ END {
 
     t = get("turnd", "mem", "cycles_per_s")
     o = get("coturn", "mem", "cycles_per_s")
-    goal("alloc_rate_vs_coturn", (t != "" && o != "") ? t / o : "", ">=",
-         5, "")
+    goal_row("alloc_rate_vs_coturn", (t != "" && o != "") ? t / o : "",
+             ">=", 5, "")
 
     t = get("turnd", "mem", "bytes_per_alloc")
     o = get("coturn", "mem", "bytes_per_alloc")
-    goal("mem_per_alloc_vs_coturn", (t != "" && o != "") ? t / o : "", "<=",
-         0.125, "")
+    goal_row("mem_per_alloc_vs_coturn", (t != "" && o != "") ? t / o : "",
+             "<=", 0.125, "")
 
     t = get("turnd", "mem", "storm_kb")
     i = get("turnd", "mem", "idle_kb")
-    goal("rss_after_storm_minus_idle_MB",
-         (t != "" && i != "") ? (t - i) / 1024 : "", "<=", 2, "")
+    goal_row("rss_after_storm_minus_idle_MB",
+             (t != "" && i != "") ? (t - i) / 1024 : "", "<=", 2, "")
 }

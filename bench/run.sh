@@ -8,13 +8,17 @@
 #
 #   bench/run.sh              full matrix (about 12 minutes)
 #   QUICK=1 bench/run.sh      UDP, 50 allocations, 200 B, small memory test
+#   PARTS=tls bench/run.sh    TURN over TLS: turnd, coturn, and turnd behind
+#                             nginx's stream hop (bench/tls.sh, 13 minutes)
 #
 # Environment: QUICK, PARTS (default "relay mem offload": the relay
-# matrix, the memory and allocation-rate figures, bench/offload.sh), ROUNDS (repeat the relay matrix, medians are
+# matrix, the memory and allocation-rate figures, bench/offload.sh;
+# "tls": bench/tls.sh), ROUNDS (repeat the relay matrix, medians are
 # reported), SERVERS (default "floor turnd coturn"), SRV_CPU and GEN_CPU
 # (cores for the server and the generator), TURND (the binary), HOLD_N,
-# KEEP=1 (keep build/bench/run).  Loopback only: 127.77.0.0/16 for the
-# servers and the peer, 127.78.0.0/16 for the clients.
+# KEEP=1 (keep build/bench/run), NET and CLIENT_NET.  Loopback only:
+# NET.0.0/16 (127.77) for the servers and the peer, CLIENT_NET.0.0/16
+# (127.78) for the clients; two runs at once need other nets.
 #
 # The three servers run side by side (idle when not measured) and every
 # cell measures them one after the other, in an order that rotates from
@@ -70,6 +74,9 @@ case " $PARTS " in
 *) TRANSPORTS= ;;
 esac
 
+# the TLS part alone keeps its results apart from the default run's
+[ "$PARTS" = tls ] && W=$B/run-tls
+
 # bounds: relay cells are skipped after DEADLINE seconds, and waiting for
 # a quiet machine stops after QUIET_BUDGET seconds in all
 if [ "$QUICK" = 1 ]; then
@@ -83,27 +90,21 @@ STORM_CONC=32
 REALM=bench
 USER=bench
 PASS=benchpw
-PEER=127.77.9.2:4000
-CLIENT=127.78.0.1
+NET=${NET:-127.77}
+CLIENT_NET=${CLIENT_NET:-127.78}
+PEER=$NET.9.2:4000
+CLIENT=$CLIENT_NET.0.1
 
-declare -A IP=([turnd]=127.77.0.1 [coturn]=127.77.1.1 [floor]=127.77.2.1)
+declare -A IP=([turnd]=$NET.0.1 [coturn]=$NET.1.1 [floor]=$NET.2.1
+              [hop]=$NET.3.1)
+declare -A TLS_PORT=([turnd]=5349 [coturn]=5349 [hop]=4443)
 declare -A PID=()
 
 RESULTS=$W/results.txt
 RAW=$W/raw.log
 
-CFLAGS_BENCH="-std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror"
-
-
-log() {
-    echo "bench: $*" >&2
-}
-
-
-die() {
-    log "$*"
-    exit 1
-}
+BENCH_NAME=bench
+. "$ROOT/bench/lib.sh"   # log, die, stop_pid, wait_listen, rss_kb, bench_awk
 
 
 # --- build -----------------------------------------------------------------
@@ -113,7 +114,7 @@ build() {
 
     gcc $CFLAGS_BENCH -I"$ROOT/common" -o "$B/turnload" \
         "$ROOT/bench/turnload.c" "$ROOT/common/trtc_stun.c" \
-        "$ROOT/common/trtc_crypto.c" -lcrypto -lz \
+        "$ROOT/common/trtc_crypto.c" -lssl -lcrypto -lz \
         || die "cannot build turnload"
 
     gcc $CFLAGS_BENCH -o "$B/udpfwd" "$ROOT/bench/udpfwd.c" \
@@ -126,6 +127,39 @@ build() {
 
 
 # --- servers ---------------------------------------------------------------
+
+# where a cell sends: the TURN port, the TLS port, or the stream hop
+target() {
+    case $2 in
+    tls) echo "${IP[$1]}:${TLS_PORT[$1]}" ;;
+    *)   echo "${IP[$1]}:3478" ;;
+    esac
+}
+
+
+# whose CPU a cell counts: the server's, or nginx's worker and turnd's
+server_pids() {
+    if [ "$1" = hop ]; then
+        echo "${PID[turnd]},$HOP_WORKER"
+    else
+        echo "${PID[$1]}"
+    fi
+}
+
+
+# the TLS lines of a server's config: none outside the TLS part
+tls_conf() {
+    if [ "${WITH_TLS:-0}" != 1 ]; then
+        echo "no-tls"
+        return
+    fi
+
+    echo "tls-listening-port=5349"
+    echo "cert=$W/cert.pem"
+    echo "pkey=$W/key.pem"
+    [ "$1" = turnd ] && echo "proxy-protocol-from=$HOP_SRC"
+}
+
 
 write_conf() {
     local name=$1 ip=${IP[$1]}
@@ -144,7 +178,7 @@ lt-cred-mech
 user=$USER:$PASS
 allow-loopback-peers
 relay-threads=1
-no-tls
+$(tls_conf "$name")
 no-dtls
 no-cli
 no-stdout-log
@@ -199,21 +233,17 @@ start_server() {
     PID[$name]=$!
 
     # ready when it listens on its address
-    for i in $(seq 50); do
-        if ! kill -0 "${PID[$name]}" 2>/dev/null; then
-            log "$name exited at start:"
-            tail -5 "$W/$name.out" >&2
-            unset "PID[$name]"
-            return 1
-        fi
+    if wait_listen "${PID[$name]}" udp "$ip:3478"; then
+        sleep 0.3
+        return 0
+    fi
 
-        if ss -Hlun "src $ip:3478" 2>/dev/null | grep -q .; then
-            sleep 0.3
-            return 0
-        fi
-
-        sleep 0.1
-    done
+    if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+        log "$name exited at start:"
+        tail -5 "$W/$name.out" >&2
+        unset "PID[$name]"
+        return 1
+    fi
 
     log "$name does not listen on $ip:3478"
     stop_server "$name"
@@ -222,18 +252,11 @@ start_server() {
 
 
 stop_server() {
-    local name=$1 pid=${PID[$1]:-} i
+    local name=$1 pid=${PID[$1]:-}
 
     [ -n "$pid" ] || return 0
 
-    kill -TERM "$pid" 2>/dev/null
-
-    for i in $(seq 30); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-
-    kill -KILL "$pid" 2>/dev/null
+    stop_pid "$pid" TERM
     wait "$pid" 2>/dev/null
     unset "PID[$name]"
 }
@@ -242,14 +265,11 @@ stop_server() {
 cleanup() {
     local name
 
+    stop_hop
+
     for name in "${!PID[@]}"; do
         stop_server "$name"
     done
-}
-
-
-rss_kb() {
-    awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
 
@@ -263,6 +283,18 @@ turnload() {
     taskset -c "$GEN_CPU" timeout -k 5 "$secs" "$B/turnload" \
         -P "$PEER" -C "$CLIENT" -u "$USER" -U "$PASS" \
         -c "$SRV_CPU" -g "$GEN_CPU" "$@"
+}
+
+
+# gen FILE PATTERN SECS ARGS...: one turnload run into $W/FILE and the
+# raw log; its lines of the kinds in PATTERN shown as it goes
+gen() {
+    local out=$W/$1 kinds=$2 secs=$3
+
+    shift 3
+    turnload "$secs" "$@" > "$out" 2>> "$W/turnload.err"
+    cat "$out" >> "$RAW"
+    grep -E "^($kinds)" "$out" | sed 's/^/  /' >&2
 }
 
 
@@ -300,30 +332,29 @@ wait_quiet() {
 relay_cell() {
     local name=$1 tr=$2 n=$3 size=$4 round=$5 kind=$6
     local cell="$tr.n$n.s$size" label="$1.$tr.n$n.s$size.r$round"
-    local args=(-m relay -s "${IP[$name]}:3478" -p "${PID[$name]}"
-                -n "$n" -z "$size" -T 170)
+    local args=(-m relay -s "$(target "$name" "$tr")"
+                -p "$(server_pids "$name")" -n "$n" -z "$size" -T 170)
+    local start=$START_RTPS fixed=$FIXED_RTPS
+
+    # over TLS both servers saturate below the UDP figures
+    if [ "$tr" = tls ]; then
+        args+=(--tls --tls-version "$TLS_RELAY_VERSION")
+        start=$START_RTPS_TLS
+        fixed=$FIXED_RTPS_TLS
+    fi
 
     if [ "$kind" = search ]; then
-        args+=(-S -a "$START_RTPS" -D "$STEP_SECS" -W 0.5 -l "$label")
+        args+=(-S -a "$start" -D "$STEP_SECS" -W 0.5 -l "$label")
     else
-        args+=(-r "$FIXED_RTPS" -d "$FIXED_SECS" -W 0.3 -l "$label.f")
+        args+=(-r "$fixed" -d "$FIXED_SECS" -W 0.3 -l "$label.f")
     fi
 
     [ "$name" = floor ] && args+=(--raw)
     [ "$tr" = tcp ] && args+=(--tcp)
 
-    turnload 180 "${args[@]}" > "$W/cell.out" 2>> "$W/turnload.err"
-    cat "$W/cell.out" >> "$RAW"
+    gen cell.out 'SETUP|SEARCH|ERROR' 180 "${args[@]}"
 
-    awk -v s="$name" -v c="$cell" -v r="$round" '
-        function kv(line, key,   m) {
-            if (match(line, " " key "=[^ ]*")) {
-                m = substr(line, RSTART + length(key) + 2,
-                           RLENGTH - length(key) - 2);
-                return m;
-            }
-            return "";
-        }
+    bench_awk -v s="$name" -v c="$cell" -v r="$round" '
         /^STEP/ && / phase=fixed / {
             print s, c, r, "cpu", kv($0, "cpu_s_per_mpkt");
             print s, c, r, "p50", kv($0, "p50_us");
@@ -347,8 +378,6 @@ relay_cell() {
         /^ERROR / { print s, c, r, "error", kv($0, "what") }
         END { print s, c, r, "noisy_steps", noisy + 0 }
     ' "$W/cell.out" >> "$RESULTS"
-
-    grep -E '^(SETUP|SEARCH|ERROR)' "$W/cell.out" | sed 's/^/  /' >&2
 }
 
 
@@ -361,29 +390,18 @@ memory_and_rate() {
     start_server "$name" || return 1
     sleep 1
 
-    turnload 120 -m hold -s "${IP[$name]}:3478" -p "${PID[$name]}" \
-        -n "$HOLD_N" -T 110 -l "$name.hold" > "$W/hold.out" \
-        2>> "$W/turnload.err"
-    cat "$W/hold.out" >> "$RAW"
-    grep -E '^(SETUP|HOLD|ERROR)' "$W/hold.out" | sed 's/^/  /' >&2
+    gen hold.out 'SETUP|HOLD|ERROR' 120 -m hold -s "${IP[$name]}:3478" \
+        -p "${PID[$name]}" -n "$HOLD_N" -T 110 -l "$name.hold"
 
     wait_quiet
-    turnload 60 -m allocrate -s "${IP[$name]}:3478" -p "${PID[$name]}" \
-        -k "$STORM_CONC" -d "$STORM_SECS" -T 50 -l "$name.storm" \
-        > "$W/storm.out" 2>> "$W/turnload.err"
-    cat "$W/storm.out" >> "$RAW"
-    grep -E '^(ALLOCRATE|ERROR)' "$W/storm.out" | sed 's/^/  /' >&2
+    gen storm.out 'ALLOCRATE|ERROR' 60 -m allocrate \
+        -s "${IP[$name]}:3478" -p "${PID[$name]}" -k "$STORM_CONC" \
+        -d "$STORM_SECS" -T 50 -l "$name.storm"
 
     sleep 2
     storm_rss=$(rss_kb "${PID[$name]}")
 
-    awk -v s="$name" -v rss="$storm_rss" '
-        function kv(line, key) {
-            if (match(line, " " key "=[^ ]*"))
-                return substr(line, RSTART + length(key) + 2,
-                              RLENGTH - length(key) - 2);
-            return "";
-        }
+    bench_awk -v s="$name" -v rss="$storm_rss" '
         /^HOLD/ {
             print s, "mem", 0, "idle_kb", kv($0, "idle_rss_kb");
             print s, "mem", 0, "live_kb", kv($0, "live_rss_kb");
@@ -412,7 +430,60 @@ memory_and_rate() {
 # --- the table -------------------------------------------------------------
 
 report() {
-    awk -v hold="$HOLD_N" -f "$ROOT/bench/report.awk" "$RESULTS"
+    awk -v hold="$HOLD_N" -v bench_out=/dev/stderr -f "$ROOT/bench/lib.awk" \
+        -f "$ROOT/bench/report.awk" "$RESULTS"
+}
+
+
+. "$ROOT/bench/tls.sh"    # tls_part, stop_hop
+
+
+# the relay matrix: TRANSPORTS x COUNTS x SIZES, for the running SERVERS
+relay_matrix() {
+    local k round tr n size order i j name rep
+
+    k=0
+    for round in $(seq "$ROUNDS"); do
+        for tr in $TRANSPORTS; do
+            for n in $COUNTS; do
+                for size in $SIZES; do
+                    # a cell is measured for all servers or for none
+                    if [ "$SECONDS" -gt "$DEADLINE" ]; then
+                        log "past ${DEADLINE}s: $tr n=$n size=$size skipped"
+                        continue
+                    fi
+
+                    # rotate who goes first
+                    set -- $SERVERS
+                    order=()
+                    for i in $(seq $#); do
+                        j=$(( (i - 1 + k) % $# + 1 ))
+                        order+=("${!j}")
+                    done
+                    k=$((k + 1))
+
+                    for name in "${order[@]}"; do
+                        [ -n "${PID[$name]:-}" ] || continue
+                        wait_quiet
+                        log "round $round $tr n=$n size=$size: $name"
+                        relay_cell "$name" "$tr" "$n" "$size" "$round" search
+                    done
+
+                    # the fixed load in short runs, the servers taking turns,
+                    # so a disturbance of the host hits them alike
+                    for rep in $(seq "$FIXED_REPS"); do
+                        wait_quiet
+                        for i in $(seq ${#order[@]}); do
+                            name=${order[$(( (i - 1 + rep) % ${#order[@]} ))]}
+                            [ -n "${PID[$name]:-}" ] || continue
+                            relay_cell "$name" "$tr" "$n" "$size" \
+                                "$round.$rep" fixed
+                        done
+                    done
+                done
+            done
+        done
+    done
 }
 
 
@@ -461,54 +532,15 @@ cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
          "search steps ${STEP_SECS}s from $((START_RTPS * 2)) pkt/s"
 } | tee "$W/header.txt"
 
-for name in $SERVERS; do
-    start_server "$name" || SERVERS=${SERVERS/$name/}
-done
-
-log "servers: $SERVERS"
-
-k=0
-for round in $(seq "$ROUNDS"); do
-    for tr in $TRANSPORTS; do
-        for n in $COUNTS; do
-            for size in $SIZES; do
-                # a cell is measured for all servers or for none
-                if [ "$SECONDS" -gt "$DEADLINE" ]; then
-                    log "past ${DEADLINE}s: $tr n=$n size=$size skipped"
-                    continue
-                fi
-
-                # rotate who goes first
-                set -- $SERVERS
-                order=()
-                for i in $(seq $#); do
-                    j=$(( (i - 1 + k) % $# + 1 ))
-                    order+=("${!j}")
-                done
-                k=$((k + 1))
-
-                for name in "${order[@]}"; do
-                    [ -n "${PID[$name]:-}" ] || continue
-                    wait_quiet
-                    log "round $round $tr n=$n size=$size: $name"
-                    relay_cell "$name" "$tr" "$n" "$size" "$round" search
-                done
-
-                # the fixed load in short runs, the servers taking turns,
-                # so a disturbance of the host hits them alike
-                for rep in $(seq "$FIXED_REPS"); do
-                    wait_quiet
-                    for i in $(seq ${#order[@]}); do
-                        name=${order[$(( (i - 1 + rep) % ${#order[@]} ))]}
-                        [ -n "${PID[$name]:-}" ] || continue
-                        relay_cell "$name" "$tr" "$n" "$size" \
-                            "$round.$rep" fixed
-                    done
-                done
-            done
-        done
+if [ -n "$TRANSPORTS" ]; then
+    for name in $SERVERS; do
+        start_server "$name" || SERVERS=${SERVERS/$name/}
     done
-done
+
+    log "servers: $SERVERS"
+fi
+
+relay_matrix
 
 for name in $SERVERS; do
     stop_server "$name"
@@ -521,10 +553,27 @@ for name in $SERVERS; do
     memory_and_rate "$name"
 done
 
-echo
-report 2> "$W/bench.txt" | tee "$W/table.txt"
-echo
-cat "$W/bench.txt"
+case " $PARTS " in
+*" tls "*)
+    log "TURN over TLS"
+    tls_part
+    ;;
+esac
+
+if [ -n "$TRANSPORTS" ] || [[ " $PARTS " == *" mem "* ]]; then
+    echo
+    report 2> "$W/bench.txt" | tee "$W/table.txt"
+    echo
+    cat "$W/bench.txt"
+fi
+
+if [[ " $PARTS " == *" tls "* ]]; then
+    echo
+    tls_report 2> "$W/tls-bench.txt" | tee "$W/tls-table.txt"
+    echo
+    cat "$W/tls-bench.txt"
+fi
+
 echo
 echo "# raw generator output: $RAW"
 

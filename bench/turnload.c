@@ -30,6 +30,13 @@
  *              it deleted less than a second before).
  *   hold       the server's RSS idle, with N live allocations, and after
  *              they are all deleted.
+ *   handshake  with --tls: K clients in parallel, each connecting, doing
+ *              a full TLS handshake (no session resumption) and one
+ *              Binding request inside it (so the server has finished its
+ *              side too), then closing; handshakes per second and the
+ *              server's CPU per handshake.
+ *   --tls      TLS over TCP (OpenSSL; TURN's TCP framing inside, RFC 8656
+ *              3.1), --tls-version 1.2 or 1.3 (default: the highest).
  *   --raw      no TURN: the server is a plain forwarder (udpfwd), the
  *              payload goes bare; setup is one echoed datagram.
  *
@@ -62,6 +69,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "trtc_stun.h"
 
 
@@ -85,6 +95,7 @@
 #define TL_MODE_RELAY      1
 #define TL_MODE_ALLOCRATE  2
 #define TL_MODE_HOLD       3
+#define TL_MODE_HANDSHAKE  4
 
 /* what an allocation is doing */
 #define TL_S_IDLE        0
@@ -98,9 +109,13 @@
 #define TL_S_REFRESH     8      /* Refresh with LIFETIME 0 */
 #define TL_S_DONE        9
 #define TL_S_FAILED      10
+#define TL_S_TLS         11     /* TLS handshake in progress */
+#define TL_S_BINDING     12     /* handshake mode: Binding request */
 
 #define TL_OBJ_ALLOC     1
 #define TL_OBJ_ECHO      2
+
+#define TL_MAX_PIDS      4
 
 
 typedef struct {
@@ -127,6 +142,7 @@ typedef struct {
     uint8_t             *rbuf;          /* TCP input */
     size_t               rlen;
     uint8_t             *obuf;          /* TCP output the kernel refused */
+    SSL                 *ssl;           /* --tls */
     size_t               olen;
     size_t               ooff;
     struct in_addr       src;           /* allocrate over UDP: this cycle's */
@@ -175,9 +191,12 @@ static uint64_t tl_hist_max(const uint64_t *hist);
 
 static void tl_snap(tl_snap_t *s);
 static uint64_t tl_srv_cpu(void);
+static uint64_t tl_proc_cpu(pid_t pid);
+static uint64_t tl_srv_sum(uint64_t (*of)(pid_t pid));
 static void tl_find_ksoftirqd(void);
 static uint64_t tl_task_cpu(pid_t pid);
 static uint64_t tl_srv_rss(void);
+static uint64_t tl_proc_rss(pid_t pid);
 static uint64_t tl_rcvbuf_errors(void);
 static uint64_t tl_gen_drops(void);
 static void tl_cpu_stat(tl_snap_t *s);
@@ -195,6 +214,12 @@ static void tl_alloc_ready(tl_alloc_t *a);
 static void tl_set_events(tl_alloc_t *a, uint32_t events);
 static void tl_request(tl_alloc_t *a, uint16_t method, int auth);
 static int tl_send_bytes(tl_alloc_t *a, const uint8_t *p, size_t len);
+static ssize_t tl_io_recv(tl_alloc_t *a, uint8_t *buf, size_t len);
+static ssize_t tl_io_send(tl_alloc_t *a, const uint8_t *buf, size_t len);
+static ssize_t tl_tls_result(tl_alloc_t *a, int r);
+static void tl_tls_init(void);
+static void tl_tls_step(tl_alloc_t *a);
+static int tl_stream_read(tl_alloc_t *a);
 static void tl_on_stun(tl_alloc_t *a, const uint8_t *p, size_t len);
 static void tl_on_data(tl_alloc_t *a, const uint8_t *p, size_t len);
 static void tl_alloc_read(tl_alloc_t *a);
@@ -226,6 +251,10 @@ static void tl_print_errors(void);
 /* configuration */
 static int                  tl_mode = TL_MODE_RELAY;
 static int                  tl_tcp;
+static int                  tl_tls;
+static int                  tl_tls_version;
+static SSL_CTX             *tl_ssl_ctx;
+static int                  tl_tls_said;
 static int                  tl_raw;
 static unsigned             tl_n = 1;
 static unsigned             tl_size = 200;
@@ -242,7 +271,9 @@ static double               tl_precision = 0.06;
 static unsigned             tl_conc = 32;
 static unsigned             tl_window = 256;
 static int                  tl_bare;         /* hold: no permission */
-static pid_t                tl_srv_pid;
+static pid_t                tl_srv_pid;      /* the first of tl_srv_pids */
+static pid_t                tl_srv_pids[TL_MAX_PIDS];
+static unsigned             tl_nsrv_pids;
 static pid_t                tl_ksoft_srv;
 static pid_t                tl_ksoft_gen;
 static double               tl_noise_max = 0.15;
@@ -316,6 +347,8 @@ static const struct option  tl_options[] = {
     { "peer", required_argument, NULL, 'P' },
     { "client", required_argument, NULL, 'C' },
     { "tcp", no_argument, NULL, 't' },
+    { "tls", no_argument, NULL, 'L' },
+    { "tls-version", required_argument, NULL, 'V' },
     { "raw", no_argument, NULL, 'x' },
     { "allocs", required_argument, NULL, 'n' },
     { "size", required_argument, NULL, 'z' },
@@ -347,12 +380,13 @@ int
 main(int argc, char **argv)
 {
     int                  ch, one, timeout, size;
+    char                *p;
     unsigned             i;
     struct epoll_event   ev;
 
     timeout = 300;
 
-    while ((ch = getopt_long(argc, argv, "m:s:P:C:txn:z:r:d:W:Sa:A:k:w:b"
+    while ((ch = getopt_long(argc, argv, "m:s:P:C:tLV:xn:z:r:d:W:Sa:A:k:w:b"
                              "p:c:g:u:U:l:T:K:D:N:Q:", tl_options, NULL))
            != -1)
     {
@@ -366,6 +400,9 @@ main(int argc, char **argv)
 
             } else if (strcmp(optarg, "hold") == 0) {
                 tl_mode = TL_MODE_HOLD;
+
+            } else if (strcmp(optarg, "handshake") == 0) {
+                tl_mode = TL_MODE_HANDSHAKE;
 
             } else {
                 fprintf(stderr, "turnload: unknown mode \"%s\"\n", optarg);
@@ -383,6 +420,19 @@ main(int argc, char **argv)
             break;
         case 't':
             tl_tcp = 1;
+            break;
+        case 'L':
+            tl_tcp = 1;
+            tl_tls = 1;
+            break;
+        case 'V':
+            tl_tls_version = (strcmp(optarg, "1.2") == 0) ? TLS1_2_VERSION
+                             : (strcmp(optarg, "1.3") == 0) ? TLS1_3_VERSION
+                             : -1;
+            if (tl_tls_version == -1) {
+                fprintf(stderr, "turnload: --tls-version 1.2 or 1.3\n");
+                return 2;
+            }
             break;
         case 'x':
             tl_raw = 1;
@@ -421,7 +471,13 @@ main(int argc, char **argv)
             tl_bare = 1;
             break;
         case 'p':
-            tl_srv_pid = (pid_t) atoi(optarg);
+            /* PID[,PID...]: the server's CPU and RSS are their sum */
+            for (p = optarg; *p != '\0' && tl_nsrv_pids < TL_MAX_PIDS; ) {
+                tl_srv_pids[tl_nsrv_pids++] = (pid_t) atoi(p);
+                p += strcspn(p, ",");
+                p += (*p == ',');
+            }
+            tl_srv_pid = tl_srv_pids[0];
             break;
         case 'c':
             tl_srv_core = atoi(optarg);
@@ -455,13 +511,14 @@ main(int argc, char **argv)
             break;
         default:
             fprintf(stderr,
-                    "usage: turnload -m relay|allocrate|hold -s IP:PORT "
-                    "-P IP:PORT -C IP\n"
-                    "  [--tcp] [--raw] [-n allocs] [-z size] [-r rate] "
+                    "usage: turnload -m relay|allocrate|hold|handshake "
+                    "-s IP:PORT -P IP:PORT -C IP\n"
+                    "  [--tcp] [--tls [--tls-version 1.2|1.3]] [--raw] "
+                    "[-n allocs] [-z size] [-r rate] "
                     "[-d sec] [-W sec] [-S]\n"
                     "  [-a start-rate] [-A rate-cap] [-k concurrency] "
                     "[-w window] [--bare]\n"
-                    "  [-p server-pid] [-c server-core] [-g gen-core] "
+                    "  [-p server-pid[,pid...]] [-c server-core] [-g gen-core] "
                     "[-u user] [-U pass] [-l label] [-T sec]\n");
             return 2;
         }
@@ -485,6 +542,15 @@ main(int argc, char **argv)
     if (tl_raw && tl_mode != TL_MODE_RELAY) {
         fprintf(stderr, "turnload: --raw is relay mode only\n");
         return 2;
+    }
+
+    if (tl_mode == TL_MODE_HANDSHAKE && !tl_tls) {
+        fprintf(stderr, "turnload: handshake mode needs --tls\n");
+        return 2;
+    }
+
+    if (tl_tls) {
+        tl_tls_init();
     }
 
     /* the hard bound of the run, whatever the server does */
@@ -533,7 +599,8 @@ main(int argc, char **argv)
         tl_fatal("epoll_ctl");
     }
 
-    tl_nallocs = (tl_mode == TL_MODE_ALLOCRATE) ? tl_conc : tl_n;
+    tl_nallocs = (tl_mode == TL_MODE_ALLOCRATE
+                  || tl_mode == TL_MODE_HANDSHAKE) ? tl_conc : tl_n;
     tl_allocs = calloc(tl_nallocs, sizeof(tl_alloc_t));
     if (tl_allocs == NULL) {
         tl_fatal("calloc");
@@ -580,6 +647,7 @@ main(int argc, char **argv)
         break;
 
     case TL_MODE_ALLOCRATE:
+    case TL_MODE_HANDSHAKE:
         tl_allocrate();
         break;
 
@@ -770,11 +838,35 @@ tl_snap(tl_snap_t *s)
  * The server's CPU time in ns: sum_exec_runtime of every thread (the
  * first field of schedstat), exact where utime and stime are sampled at
  * the tick.  On loopback this includes the softirq work of delivering
- * what the server sends, the same for every server.
+ * what the server sends, the same for every server.  Several pids (a
+ * proxy in front of the server): their sum.
  */
 
 static uint64_t
 tl_srv_cpu(void)
+{
+    return tl_srv_sum(tl_proc_cpu);
+}
+
+
+static uint64_t
+tl_srv_sum(uint64_t (*of)(pid_t pid))
+{
+    unsigned  i;
+    uint64_t  total;
+
+    total = 0;
+
+    for (i = 0; i < tl_nsrv_pids; i++) {
+        total += of(tl_srv_pids[i]);
+    }
+
+    return total;
+}
+
+
+static uint64_t
+tl_proc_cpu(pid_t pid)
 {
     DIR                 *dir;
     FILE                *f;
@@ -783,11 +875,11 @@ tl_srv_cpu(void)
     unsigned long long   v;
     struct dirent       *de;
 
-    if (tl_srv_pid <= 0) {
+    if (pid <= 0) {
         return 0;
     }
 
-    snprintf(path, sizeof(path), "/proc/%d/task", (int) tl_srv_pid);
+    snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
 
     dir = opendir(path);
     if (dir == NULL) {
@@ -802,7 +894,7 @@ tl_srv_cpu(void)
         }
 
         snprintf(path, sizeof(path), "/proc/%d/task/%.32s/schedstat",
-                 (int) tl_srv_pid, de->d_name);
+                 (int) pid, de->d_name);
 
         f = fopen(path, "r");
         if (f == NULL) {
@@ -906,15 +998,22 @@ tl_task_cpu(pid_t pid)
 static uint64_t
 tl_srv_rss(void)
 {
+    return tl_srv_sum(tl_proc_rss);
+}
+
+
+static uint64_t
+tl_proc_rss(pid_t pid)
+{
     FILE                *f;
     char                 path[64];
     unsigned long long   pages, rss;
 
-    if (tl_srv_pid <= 0) {
+    if (pid <= 0) {
         return 0;
     }
 
-    snprintf(path, sizeof(path), "/proc/%d/statm", (int) tl_srv_pid);
+    snprintf(path, sizeof(path), "/proc/%d/statm", (int) pid);
 
     f = fopen(path, "r");
     if (f == NULL) {
@@ -1256,6 +1355,16 @@ tl_alloc_open(tl_alloc_t *a)
         return -1;
     }
 
+    if (tl_tls) {
+        a->ssl = SSL_new(tl_ssl_ctx);
+        if (a->ssl == NULL || SSL_set_fd(a->ssl, fd) != 1) {
+            tl_fatal("SSL_new");
+        }
+
+        SSL_set_connect_state(a->ssl);
+        (void) SSL_set_tlsext_host_name(a->ssl, "turn.bench");
+    }
+
     a->obj.fd = fd;
     a->events = 0;
     a->rlen = 0;
@@ -1290,6 +1399,12 @@ tl_alloc_open(tl_alloc_t *a)
 static void
 tl_alloc_close(tl_alloc_t *a)
 {
+    /* no close_notify: a client that goes away, as browsers do */
+    if (a->ssl != NULL) {
+        SSL_free(a->ssl);
+        a->ssl = NULL;
+    }
+
     if (a->obj.fd != -1) {
         close(a->obj.fd);
         a->obj.fd = -1;
@@ -1432,6 +1547,10 @@ tl_request(tl_alloc_t *a, uint16_t method, int auth)
         state = TL_S_BIND;
         break;
 
+    case TRTC_STUN_BINDING:
+        state = TL_S_BINDING;
+        break;
+
     default: /* TRTC_STUN_REFRESH */
         trtc_stun_add_u32(&b, TRTC_STUN_ATTR_LIFETIME, 0);
         state = TL_S_REFRESH;
@@ -1473,8 +1592,16 @@ tl_send_bytes(tl_alloc_t *a, const uint8_t *p, size_t len)
 {
     ssize_t  n;
 
-    n = a->pktinfo ? tl_send_from(a, p, len)
-                   : send(a->obj.fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (tl_tls && a->olen > 0) {
+        n = 0;      /* behind a TLS write to retry: queued after it */
+
+    } else if (tl_tcp) {
+        n = tl_io_send(a, p, len);
+
+    } else {
+        n = a->pktinfo ? tl_send_from(a, p, len)
+                       : send(a->obj.fd, p, len, MSG_DONTWAIT);
+    }
 
     if (n == (ssize_t) len) {
         return 0;
@@ -1503,6 +1630,134 @@ tl_send_bytes(tl_alloc_t *a, const uint8_t *p, size_t len)
     tl_set_events(a, EPOLLIN | EPOLLOUT);
 
     return 0;
+}
+
+
+/* a stream's reads and writes, in TLS or not: -1 with errno EAGAIN */
+
+static ssize_t
+tl_io_recv(tl_alloc_t *a, uint8_t *buf, size_t len)
+{
+    if (a->ssl == NULL) {
+        return recv(a->obj.fd, buf, len, MSG_DONTWAIT);
+    }
+
+    ERR_clear_error();
+
+    return tl_tls_result(a, SSL_read(a->ssl, buf, (int) len));
+}
+
+
+/*
+ * A TLS write the kernel did not take whole stays in OpenSSL; the caller
+ * keeps the bytes (obuf) and retries with them (partial writes and a
+ * moving buffer are allowed by the context's modes).
+ */
+
+static ssize_t
+tl_io_send(tl_alloc_t *a, const uint8_t *buf, size_t len)
+{
+    if (a->ssl == NULL) {
+        return send(a->obj.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+
+    ERR_clear_error();
+
+    return tl_tls_result(a, SSL_write(a->ssl, buf, (int) len));
+}
+
+
+/* SSL_read()'s or SSL_write()'s result as recv()'s or send()'s */
+
+static ssize_t
+tl_tls_result(tl_alloc_t *a, int r)
+{
+    if (r > 0) {
+        return r;
+    }
+
+    switch (SSL_get_error(a->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    default:
+        errno = EIO;
+        return -1;
+    }
+}
+
+
+/*
+ * The client's context: no verification (the benchmark's own cert), no
+ * session cache (every handshake is a full one), ALPN "stun.turn" as
+ * coturn's clients send it, read-ahead (fewer reads for the generator).
+ */
+
+static void
+tl_tls_init(void)
+{
+    static const unsigned char  alpn[] = "\x09stun.turn";
+
+    tl_ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (tl_ssl_ctx == NULL) {
+        tl_fatal("SSL_CTX_new");
+    }
+
+    SSL_CTX_set_verify(tl_ssl_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(tl_ssl_ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_mode(tl_ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
+                                 | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(tl_ssl_ctx, 1);
+
+    if (tl_tls_version != 0) {
+        (void) SSL_CTX_set_min_proto_version(tl_ssl_ctx, tl_tls_version);
+        (void) SSL_CTX_set_max_proto_version(tl_ssl_ctx, tl_tls_version);
+    }
+
+    if (SSL_CTX_set_alpn_protos(tl_ssl_ctx, alpn, sizeof(alpn) - 1) != 0) {
+        tl_fatal("SSL_CTX_set_alpn_protos");
+    }
+}
+
+
+/* the handshake goes on; done, the first request goes out */
+
+static void
+tl_tls_step(tl_alloc_t *a)
+{
+    int  rc;
+
+    ERR_clear_error();
+    rc = SSL_do_handshake(a->ssl);
+
+    if (rc == 1) {
+        /* what was negotiated, once a run */
+        if (!tl_tls_said) {
+            tl_tls_said = 1;
+            printf("TLS label=%s version=%s cipher=%s\n", tl_label,
+                   SSL_get_version(a->ssl), SSL_get_cipher_name(a->ssl));
+        }
+
+        tl_set_events(a, EPOLLIN);
+        tl_request(a, tl_mode == TL_MODE_HANDSHAKE ? TRTC_STUN_BINDING
+                                                   : TRTC_STUN_ALLOCATE, 0);
+        return;
+    }
+
+    switch (SSL_get_error(a->ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+        tl_set_events(a, EPOLLIN);
+        return;
+    case SSL_ERROR_WANT_WRITE:
+        tl_set_events(a, EPOLLIN | EPOLLOUT);
+        return;
+    default:
+        tl_alloc_fail(a, 12);
+        return;
+    }
 }
 
 
@@ -1600,6 +1855,7 @@ tl_on_stun(tl_alloc_t *a, const uint8_t *p, size_t len)
         tl_alloc_ready(a);
         break;
 
+    case TL_S_BINDING:
     case TL_S_REFRESH:
         a->state = TL_S_DONE;
         tl_ndone++;
@@ -1685,9 +1941,6 @@ static void
 tl_alloc_read(tl_alloc_t *a)
 {
     int        i, n;
-    long       flen;
-    size_t     off;
-    ssize_t    r;
     uint8_t   *p;
 
     if (!tl_tcp) {
@@ -1732,7 +1985,32 @@ tl_alloc_read(tl_alloc_t *a)
         return;
     }
 
-    r = recv(a->obj.fd, a->rbuf + a->rlen, TL_RBUF - a->rlen, MSG_DONTWAIT);
+    if (a->state == TL_S_TLS) {
+        tl_tls_step(a);
+        return;
+    }
+
+    /*
+     * TLS: records already read into OpenSSL's buffer (read-ahead) raise
+     * no epoll event, so read until the socket is drained.
+     */
+    while (tl_stream_read(a) && tl_tls) {
+        /* void */
+    }
+}
+
+
+/* one read of a stream and the frames it completes; 1: read something */
+
+static int
+tl_stream_read(tl_alloc_t *a)
+{
+    long       flen;
+    size_t     off;
+    ssize_t    r;
+    uint8_t   *p;
+
+    r = tl_io_recv(a, a->rbuf + a->rlen, TL_RBUF - a->rlen);
 
     if (r == 0 || (r == -1 && errno != EAGAIN && errno != EINTR)) {
         if (a->state != TL_S_DONE && a->state != TL_S_FAILED) {
@@ -1742,11 +2020,11 @@ tl_alloc_read(tl_alloc_t *a)
             tl_alloc_close(a);
         }
 
-        return;
+        return 0;
     }
 
     if (r == -1) {
-        return;
+        return 0;
     }
 
     a->rlen += (size_t) r;
@@ -1767,7 +2045,7 @@ tl_alloc_read(tl_alloc_t *a)
             flen = trtc_stun_frame_len(p, a->rlen - off);
             if (flen < 0) {
                 tl_alloc_fail(a, 6);
-                return;
+                return 0;
             }
 
             if (flen == 0) {
@@ -1787,7 +2065,7 @@ tl_alloc_read(tl_alloc_t *a)
         }
 
         if (a->obj.fd == -1) {
-            return;
+            return 0;
         }
 
         off += (size_t) flen;
@@ -1800,7 +2078,10 @@ tl_alloc_read(tl_alloc_t *a)
 
     if (a->rlen == TL_RBUF) {
         tl_alloc_fail(a, 7);
+        return 0;
     }
+
+    return 1;
 }
 
 
@@ -1824,7 +2105,11 @@ tl_alloc_write(tl_alloc_t *a)
 
         tl_set_events(a, EPOLLIN);
 
-        if (tl_raw) {
+        if (tl_tls) {
+            a->state = TL_S_TLS;
+            tl_tls_step(a);
+
+        } else if (tl_raw) {
             tl_send_ping(a);
 
         } else {
@@ -1834,9 +2119,13 @@ tl_alloc_write(tl_alloc_t *a)
         return;
     }
 
+    if (a->state == TL_S_TLS) {
+        tl_tls_step(a);
+        return;
+    }
+
     while (a->ooff < a->olen) {
-        n = send(a->obj.fd, a->obuf + a->ooff, a->olen - a->ooff,
-                 MSG_DONTWAIT | MSG_NOSIGNAL);
+        n = tl_io_send(a, a->obuf + a->ooff, a->olen - a->ooff);
         if (n <= 0) {
             if (n == -1 && errno == EAGAIN) {
                 return;
@@ -2141,7 +2430,7 @@ tl_send_batch(tl_alloc_t *a, unsigned count, uint64_t now)
     a->seq += count;
     tl_c.sent += count;
 
-    w = send(a->obj.fd, tl_stream, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    w = tl_io_send(a, tl_stream, len);
     if (w == -1) {
         if (errno != EAGAIN) {
             memset(tl_stream, 0xa5, len);
@@ -2771,11 +3060,12 @@ tl_allocrate_once(const char *phase)
         noise += core_gen - gen_busy;
     }
 
-    printf("ALLOCRATE label=%s phase=%s concurrency=%u secs=%.3f "
+    printf("%s label=%s phase=%s concurrency=%u secs=%.3f "
            "cycles=%llu cycles_per_s=%.1f failed=%u timeouts=%llu "
            "srv_cpu_s=%.4f srv_cpu_us_per_cycle=%.1f srv_busy=%.3f "
            "gen_busy=%.3f core_srv=%.3f core_gen=%.3f noise=%.3f "
            "cycle_p50_us=%.1f cycle_p99_us=%.1f rss_kb=%llu\n",
+           tl_mode == TL_MODE_HANDSHAKE ? "HANDSHAKE" : "ALLOCRATE",
            tl_label,
            (noise > tl_noise_max && strcmp(phase, "allocrate") == 0)
            ? "allocrate-noisy" : "allocrate",

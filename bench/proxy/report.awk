@@ -7,45 +7,8 @@
 # the machine cancels better than in a ratio of medians); "spread" is
 # (max - min) / median of each variant's rounds, the noise the ratio
 # should be read against.  The table and the "BENCH name=... value=..."
-# lines go to stdout.
+# lines go to stdout.  Loaded after bench/lib.awk.
 #
-
-function median(key,   n, i, j, t, v) {
-    n = cnt[key]
-    if (n == 0) {
-        return ""
-    }
-
-    for (i = 1; i <= n; i++) {
-        v[i] = val[key, i]
-    }
-
-    for (i = 1; i <= n; i++) {
-        for (j = i + 1; j <= n; j++) {
-            if (v[j] + 0 < v[i] + 0) {
-                t = v[i]; v[i] = v[j]; v[j] = t
-            }
-        }
-    }
-
-    return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-}
-
-function spread(key,   n, i, lo, hi, m) {
-    n = cnt[key]
-    m = median(key)
-    if (n < 2 || m + 0 == 0) {
-        return ""
-    }
-
-    lo = hi = val[key, 1]
-    for (i = 2; i <= n; i++) {
-        if (val[key, i] + 0 < lo + 0) lo = val[key, i]
-        if (val[key, i] + 0 > hi + 0) hi = val[key, i]
-    }
-
-    return (hi - lo) / m
-}
 
 # the median of the rounds' a/b ratios of figure F's key K
 function pratio(f, k,   r, n, i, j, t, v, ka, kb) {
@@ -131,39 +94,18 @@ function bench(f, k, name, unit,   a, b, r) {
     b = median(f SUBSEP "b" SUBSEP k)
     r = pratio(f, k)
 
-    if (a != "") {
-        printf "BENCH name=proxy.trtc_signaling_pass.%s value=%s unit=%s\n",
-            name, a, unit
-    }
-
-    if (b != "") {
-        printf "BENCH name=proxy.proxy_pass.%s value=%s unit=%s\n",
-            name, b, unit
-    }
-
-    if (r != "") {
-        printf "BENCH name=proxy.ratio.%s value=%.3f\n", name, r
-    }
+    if (a != "") bench_line("proxy.trtc_signaling_pass." name, a, unit)
+    if (b != "") bench_line("proxy.proxy_pass." name, b, unit)
+    if (r != "") bench_line("proxy.ratio." name, sprintf("%.3f", r), "")
 }
 
-function goal(f, k, name, op, target,   r, ok) {
-    r = pratio(f, k)
-
-    if (r == "") {
-        printf "BENCH name=proxy.goal.%s value= target=%s%s pass=n/a\n",
-            name, op, target
-        return
-    }
-
-    ok = (op == "<=") ? (r <= target) : (r >= target)
-    printf "BENCH name=proxy.goal.%s value=%.3f target=%s%s pass=%s\n",
-        name, r, op, target, ok ? "yes" : "no"
+function goal(f, k, name, op, target) {
+    bench_goal("proxy.goal." name, pratio(f, k), op, target)
 }
 
 function add(f, v, k, r, x,   key) {
     key = f SUBSEP v SUBSEP k
-    cnt[key]++
-    val[key, cnt[key]] = x
+    add_value(key, x)
     byr[f, v, k, r] = x
 
     if (r + 0 > maxround) {

@@ -81,7 +81,8 @@ RAW=$W/raw.log
 ECHO_PID=
 NGX_PID=
 
-CFLAGS_BENCH="-std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror"
+BENCH_NAME=bench/proxy
+. "$ROOT/bench/lib.sh"   # log, die, stop_pid, wait_listen, child_pid, ...
 
 # SANITIZE=1: the generator and the echo server under ASan and UBSan (to
 # check them, not to measure)
@@ -89,17 +90,6 @@ if [ "${SANITIZE:-0}" = 1 ]; then
     CFLAGS_BENCH="$CFLAGS_BENCH -fsanitize=address,undefined"
     CFLAGS_BENCH="$CFLAGS_BENCH -fno-sanitize-recover=all"
 fi
-
-
-log() {
-    echo "bench/proxy: $*" >&2
-}
-
-
-die() {
-    log "$*"
-    exit 1
-}
 
 
 build() {
@@ -118,9 +108,6 @@ build() {
     [ -f "$MODULE" ] || die "no module at $MODULE"
     [ -x "$NGINX" ] || die "no nginx at $NGINX"
 }
-
-
-. "$ROOT/bench/lib.sh"     # stop_pid
 
 
 cleanup() {
@@ -148,21 +135,12 @@ write_nginx_conf() {
 
     # /a/ and /b/ go to two ports of the same echo server, so each has its
     # own implicit upstream (and its own cache of TLS sessions)
-    cat > "$W/nginx.conf" <<EOF
-# written by bench/proxy/run.sh
-load_module $MODULE;
+    {
+        echo "# written by bench/proxy/run.sh"
+        nginx_preamble "$W" "$MODULE" warn
+    } > "$W/nginx.conf"
 
-daemon on;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 16384;
-pid $W/nginx.pid;
-error_log $W/error.log warn;
-
-events {
-    worker_connections 8192;
-}
-
+    cat >> "$W/nginx.conf" <<EOF
 http {
     access_log off;
     client_body_temp_path $W/tmp/body;
@@ -207,7 +185,7 @@ EOF
 
 
 start_echo() {
-    local tls=() i
+    local tls=()
 
     if [ "$UPSTREAM" = https ]; then
         tls=(-c "$CERT/signaling.test.crt" -k "$CERT/signaling.test.key")
@@ -218,58 +196,21 @@ start_echo() {
         -t "$((DEADLINE + 60))" > "$W/wsecho.out" 2>&1 &
     ECHO_PID=$!
 
-    for i in $(seq 50); do
-        kill -0 "$ECHO_PID" 2>/dev/null \
-            || { cat "$W/wsecho.out" >&2; die "wsecho exited at start"; }
+    wait_listen "$ECHO_PID" tcp "$ECHO_ADDR:$ECHO_PORT_B" && return 0
 
-        if ss -Hltn "src $ECHO_ADDR:$ECHO_PORT_B" 2>/dev/null | grep -q .
-        then
-            return 0
-        fi
-
-        sleep 0.1
-    done
+    kill -0 "$ECHO_PID" 2>/dev/null \
+        || { cat "$W/wsecho.out" >&2; die "wsecho exited at start"; }
 
     die "wsecho does not listen"
 }
 
 
 start_nginx() {
-    local i
-
     mkdir -p "$W/tmp"
     write_nginx_conf
 
-    "$NGINX" -t -q -p "$W" -c "$W/nginx.conf" 2>&1 \
-        || die "nginx -t failed on $W/nginx.conf"
-
-    # the workers inherit the master's core
-    taskset -c "$NGX_CPU" "$NGINX" -p "$W" -c "$W/nginx.conf" \
-        || die "nginx did not start"
-
-    for i in $(seq 50); do
-        [ -s "$W/nginx.pid" ] && break
-        sleep 0.1
-    done
-
-    NGX_PID=$(cat "$W/nginx.pid" 2>/dev/null)
-    [ -n "$NGX_PID" ] || die "no nginx pid"
-
-    # the worker: the master's child (from /proc, procps may be missing)
-    for i in $(seq 50); do
-        WORKER=$(awk -v ppid="$NGX_PID" '{
-                     sub(/.*\) /, "")
-                     if ($2 == ppid) {
-                         n = split(FILENAME, p, "/")
-                         print p[3]
-                         exit
-                     }
-                 }' /proc/[0-9]*/stat 2>/dev/null)
-        [ -n "$WORKER" ] && return 0
-        sleep 0.1
-    done
-
-    die "no nginx worker"
+    nginx_start "$W" "$NGX_CPU" || die "nginx failed on $W/nginx.conf"
+    WORKER=$NGX_WORKER
 }
 
 
@@ -322,7 +263,8 @@ report() {
     awk -v rounds="$ROUNDS" -v secs="$SECS" -v conc="$CONC" \
         -v sessions="$SESSIONS" -v size="$SIZE" -v up="$UPSTREAM" \
         -v ncpu="$NGX_CPU" -v ecpu="$ECHO_CPU" -v gcpu="$GEN_CPU" \
-        -f "$ROOT/bench/proxy/report.awk" "$RESULTS"
+        -f "$ROOT/bench/lib.awk" -f "$ROOT/bench/proxy/report.awk" \
+        "$RESULTS"
 }
 
 

@@ -64,10 +64,8 @@ ECHO_PID=
 NGX_PID=
 UP_PID=
 
-log() { echo "bench/spool: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-. "$ROOT/bench/lib.sh"     # stop_pid
+BENCH_NAME=bench/spool
+. "$ROOT/bench/lib.sh"   # log, die, stop_pid, nginx_start, bench_awk
 
 cleanup() {
     stop_pid "$UP_PID" TERM
@@ -77,11 +75,10 @@ cleanup() {
 }
 
 build() {
-    local cf="-std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror"
     mkdir -p "$B"
-    gcc $cf -o "$B/wsload" "$ROOT/bench/proxy/wsload.c" \
+    gcc $CFLAGS_BENCH -o "$B/wsload" "$ROOT/bench/proxy/wsload.c" \
         || die "cannot build wsload"
-    gcc $cf -o "$B/wsecho" "$ROOT/bench/proxy/wsecho.c" -lssl -lcrypto \
+    gcc $CFLAGS_BENCH -o "$B/wsecho" "$ROOT/bench/proxy/wsecho.c" -lssl -lcrypto \
         || die "cannot build wsecho"
     if [ "$MODULE" = "$ROOT/build/ngx_http_trtc_module.so" ]; then
         make -C "$ROOT" -s module >&2 || die "cannot build the module"
@@ -90,24 +87,18 @@ build() {
 }
 
 start() {
-    local i
-
     mkdir -p "$W/tmp" "$W/spool_t" "$W/spool_l"
 
     # as root the workers run as nobody
     if [ "$(id -u)" = 0 ]; then
         chown nobody "$W/spool_t" "$W/spool_l"
     fi
-    cat > "$W/nginx.conf" <<CONF
-# written by bench/spool/run.sh
-load_module $MODULE;
-daemon on;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 16384;
-pid $W/nginx.pid;
-error_log $W/error.log crit;
-events { worker_connections 8192; }
+    {
+        echo "# written by bench/spool/run.sh"
+        nginx_preamble "$W" "$MODULE" crit
+    } > "$W/nginx.conf"
+
+    cat >> "$W/nginx.conf" <<CONF
 http {
     access_log off;
     client_body_temp_path $W/tmp/body;
@@ -134,14 +125,7 @@ CONF
         -n signaling.test -t "$DEADLINE" > "$W/wsecho.out" 2>&1 &
     ECHO_PID=$!
 
-    taskset -c "$NGX_CPU" "$NGINX" -p "$W" -c "$W/nginx.conf" \
-        || die "nginx did not start"
-    for i in $(seq 50); do
-        [ -s "$W/nginx.pid" ] && break
-        sleep 0.1
-    done
-    NGX_PID=$(cat "$W/nginx.pid" 2>/dev/null)
-    [ -n "$NGX_PID" ] || die "no nginx pid"
+    nginx_start "$W" "$NGX_CPU" || die "nginx failed on $W/nginx.conf"
     sleep 0.5
 }
 
@@ -183,17 +167,10 @@ run() {
 }
 
 report() {
-    awk -v rate="$RATE" -v size="$SIZE" -v secs="$SECS" -v rounds="$ROUNDS" \
-        -v sessions="$SESSIONS" '
-    function median(v, k,   n, i, j, t, a) {
-        n = cnt[v, k]
-        for (i = 1; i <= n; i++) a[i] = val[v, k, i]
-        for (i = 1; i <= n; i++)
-            for (j = i + 1; j <= n; j++)
-                if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-        return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : ""
-    }
-    { val[$1, $3, ++cnt[$1, $3]] = $4 }
+    bench_awk -v rate="$RATE" -v size="$SIZE" -v secs="$SECS" \
+        -v rounds="$ROUNDS" -v sessions="$SESSIONS" '
+    function med(v, k) { return median(v SUBSEP k) }
+    { add_value($1 SUBSEP $3, $4) }
     END {
         printf "\nsignaling round trip while uploads are spooled: %d/s of %d B, " \
                "%d sessions, %d rounds of %d s (medians)\n\n", rate, size,
@@ -203,14 +180,13 @@ report() {
         split("idle thread loop", vs, " ")
         for (i = 1; i <= 3; i++) {
             v = vs[i]
-            printf "| %s | %.0f | %s | %s | %s/%s |\n", v, median(v, "rate"),
-                   median(v, "p50_us"), median(v, "p99_us"),
-                   median(v, "ok"), median(v, "uploads")
+            printf "| %s | %.0f | %s | %s | %s/%s |\n", v, med(v, "rate"),
+                   med(v, "p50_us"), med(v, "p99_us"),
+                   med(v, "ok"), med(v, "uploads")
         }
         for (i = 1; i <= 3; i++) {
             v = vs[i]
-            printf "BENCH name=spool_signaling_p99_us_%s value=%s\n", v,
-                   median(v, "p99_us")
+            bench_line("spool_signaling_p99_us_" v, med(v, "p99_us"), "")
         }
     }' "$RESULTS"
 }
