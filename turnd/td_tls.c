@@ -19,6 +19,7 @@
 
 #define TD_TLS_ALPN         "stun.turn"
 #define TD_TLS_RECORD       16384     /* a record's plaintext, at most */
+#define TD_TLS_WBUF         16384     /* records kept for one write() */
 
 
 static SSL_CTX *td_tls_ctx_new(const td_conf_t *conf);
@@ -29,6 +30,7 @@ static int td_tls_handshake(td_thread_t *thr, td_conn_t *c,
     const char **why);
 static ssize_t td_tls_recv(td_conn_t *c, uint8_t *buf, size_t len);
 static ssize_t td_tls_send(td_conn_t *c, const uint8_t *buf, size_t len);
+static int td_tls_flush(td_conn_t *c);
 static size_t td_tls_first_frame(const uint8_t *buf, size_t len);
 static const char *td_tls_error(const char *what);
 
@@ -217,26 +219,48 @@ td_tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 
+/*
+ * Records are written to a buffer BIO in front of the socket's, which
+ * writes them when full and at td_tls_flush(): a batch of messages, a
+ * record each, goes out in one write().  OpenSSL flushes it itself after
+ * handshake messages and alerts (close_notify included).
+ */
+
 int
 td_tls_conn_init(td_conn_t *c)
 {
     SSL  *ssl;
+    BIO  *buf, *sock;
 
     pthread_mutex_lock(&td_tls_mutex);
     ssl = SSL_new(td_tls_ctx);
     pthread_mutex_unlock(&td_tls_mutex);
 
+    buf = NULL;
+
     if (ssl == NULL || SSL_set_fd(ssl, c->ev.fd) != 1) {
-        td_log(TD_LOG_ERR, "%s", td_tls_error("SSL_new() failed"));
-        SSL_free(ssl);
-        return -1;
+        goto failed;
     }
+
+    buf = BIO_new(BIO_f_buffer());
+    sock = SSL_get_wbio(ssl);
+
+    if (buf == NULL
+        || BIO_set_write_buffer_size(buf, TD_TLS_WBUF) != 1
+        || BIO_up_ref(sock) != 1)
+    {
+        goto failed;
+    }
+
+    /* the SSL's reference to sock as wbio passes to the chain */
+    SSL_set0_wbio(ssl, BIO_push(buf, sock));
 
     SSL_set_accept_state(ssl);
 
     c->tls = ssl;
     c->recv = td_tls_recv;
     c->send = td_tls_send;
+    c->flush = td_tls_flush;
 
     /* after a PROXY header, if any */
     if (c->pre == NULL) {
@@ -247,6 +271,14 @@ td_tls_conn_init(td_conn_t *c)
     }
 
     return 0;
+
+failed:
+
+    td_log(TD_LOG_ERR, "%s", td_tls_error("SSL_new() failed"));
+    BIO_free(buf);
+    SSL_free(ssl);
+
+    return -1;
 }
 
 
@@ -448,6 +480,42 @@ td_tls_send(td_conn_t *c, const uint8_t *buf, size_t len)
         errno = EPROTO;
         return -1;
     }
+}
+
+
+/*
+ * The records td_tls_send() left in the buffer BIO, in one write():
+ * on EAGAIN they stay there, in order, for the next flush.
+ */
+
+static int
+td_tls_flush(td_conn_t *c)
+{
+    BIO  *wbio;
+
+    wbio = SSL_get_wbio(c->tls);
+
+    if (BIO_wpending(wbio) == 0) {
+        return 0;
+    }
+
+    ERR_clear_error();
+    errno = 0;
+
+    if (BIO_flush(wbio) == 1) {
+        return 0;
+    }
+
+    if (BIO_should_retry(wbio)) {
+        errno = EAGAIN;
+        return -1;
+    }
+
+    if (errno == 0 || errno == EAGAIN || errno == EINTR) {
+        errno = EPIPE;
+    }
+
+    return -1;
 }
 
 
