@@ -12,14 +12,15 @@
  * A client's TCP connection (td_tcp.c), and what its bytes go through,
  * set at accept (as nginx's c->recv and c->send): plain recv()/send(),
  * or TLS (td_tls.c).  Both return what recv()/send() return, errno
- * EAGAIN included.  flush (NULL: nothing below buffers): what send()
- * kept below the connection (TLS records, td_tls.c) goes out, 0 when all
- * did, -1 with errno EAGAIN to wait for EPOLLOUT.  pre: a step before the TURN stream (the PROXY
- * header, td_proxy.c; then the TLS handshake): TD_CONN_OK when done (it
- * sets the next step), TD_CONN_AGAIN to wait for input, TD_CONN_WRITE
- * to wait until the socket takes output, or TD_CONN_ERROR with the
- * reason in *why.  Types only: td_tcp.c runs the connection, and the
- * steps below it never call up into it.
+ * EAGAIN included.  flush (as nginx's c->send_chain ends a batch; NULL
+ * when nothing below keeps bytes): what send() kept below (TLS records)
+ * goes out in one write, 0 when all did, -1 with errno (EAGAIN: wait for
+ * EPOLLOUT, the bytes stay, in order).  pre: a step before the TURN
+ * stream (the PROXY header, td_proxy.c; then the TLS handshake):
+ * TD_CONN_OK when done (it sets the next step), TD_CONN_AGAIN to wait for
+ * input, TD_CONN_WRITE to wait until the socket takes output, or
+ * TD_CONN_ERROR with the reason in *why.  Types only: td_tcp.c runs the
+ * connection, and the steps below it never call up into it.
  */
 
 
