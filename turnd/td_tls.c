@@ -21,7 +21,7 @@
 
 #define TD_TLS_ALPN         "stun.turn"
 #define TD_TLS_RECORD       16384     /* a record's plaintext, at most */
-#define TD_TLS_WBUF         16384     /* records kept for one send() */
+#define TD_TLS_WBUF         TD_TCP_OUT_SIZE  /* records for one send() */
 
 
 /* the write side of a connection's SSL: records kept for one send() */
