@@ -227,12 +227,17 @@ SKIP: {
     # every thread traced before the burst
     wait_for(10, sub {
         my @t = glob "/proc/$pid/task/*/status";
-        return @t == grep { slurp($_)
-                            =~ /^TracerPid:\s*[1-9]/m } @t;
+        return @t == grep { slurp($_) =~ /^TracerPid:\s*[1-9]/m } @t;
     }) or $ok = 0;
     my $to = Socket::pack_sockaddr_in($c->{relay_port},
                                       Socket::inet_aton($c->{relay_ip}));
+    # turnd stopped meanwhile: the whole burst waits in the relay socket
+    # (whatever the machine's load), then goes in batches of up to 32
+    kill 'STOP', $pid;
+    wait_for(5, sub { slurp("/proc/$pid/stat") =~ /^\d+ \(.*\) [Tt]/s })
+        or $ok = 0;
     $u->send(sprintf('burst %03d ', $_) . 'x' x 90, 0, $to) for 1 .. $n;
+    kill 'CONT', $pid;
 
     my ($got, $whole, $buf) = (0, 0, '');
     my $sel = IO::Select->new($c->{sock});
