@@ -48,7 +48,8 @@ DEPS_TEST :=    $(DEPS_RUN) perl libtest-base-perl libtest-longstring-perl \
                 liblist-moreutils-perl libwww-perl libhttp-message-perl \
                 coturn chromium valgrind iproute2 python3-websockets \
                 $(DEPS_DEB) prometheus systemd clang libclang-rt-14-dev \
-                firefox-esr libnss3-tools nftables conntrack ethtool
+                firefox-esr libnss3-tools nftables conntrack ethtool \
+                strace
 
 .PHONY: all turnd module unit deps deps-run deps-test run test bench clean \
         deb fuzz fuzz-build asan

@@ -11,6 +11,7 @@
 #   - a TLS client that stalls, and a listed proxy that sends no header:
 #     closed at handshake-timeout;
 #   - a TLS stream a byte a write (handshake and records cut anywhere);
+#   - a burst from a UDP peer: a TLS record a message, few write()s;
 #   - 1,000 stalled handshakes from one source while another makes a
 #     call;
 #   - PROXY v1 and v2, over TCP and under TLS: XOR-MAPPED-ADDRESS and the
@@ -34,7 +35,7 @@ use Time::HiRes qw(sleep time);
 
 use TrtcTest::Stun;
 use TrtcTest::Turn;
-use TrtcTest::Util qw(free_port);
+use TrtcTest::Util qw(free_port fork_exec slurp stop_pid wait_for);
 
 plan skip_all => 'turnd only (coturn has no PROXY protocol)'
     if TrtcTest::Turn::is_coturn();
@@ -197,6 +198,68 @@ sub byte_proxy {
        . 'echoed') or diag($@);
     kill 'KILL', $pid;
     waitpid $pid, 0;
+}
+
+
+# --- a burst to a TLS client: a record a message, few write()s ------------
+
+# A UDP peer sends a burst of ChannelData-bound datagrams at once; turnd
+# reads them in batches, and each batch must leave in one write() (strace
+# counts the TLS application-data records written), a record a message
+# (each SSL_read gives one record: one whole ChannelData message).
+SKIP: {
+    skip 'strace not installed', 2
+        unless grep { -x "$_/strace" } split /:/, $ENV{PATH};
+    my $n = 100;
+    my $u = IO::Socket::INET->new(Proto => 'udp', LocalAddr => '127.0.0.1')
+        or die $!;
+    my $c = TrtcTest::Stun->new(port => $TP, proto => 'tcp', tls => \%TLS,
+                                timeout => 5, user => 'alice',
+                                pass => 'alice-pw');
+    my $ok = ($c->allocate->{code} // 0) == 200
+             && ($c->channel_bind(0x4005, '127.0.0.1', $u->sockport)->{code}
+                 // 0) == 200;
+    my $pid = $srv->server_pid;
+    my $st = "$dir/strace.out";
+    my $tracer = fork_exec("$dir/strace.log", 'strace',
+        '-f', '-qq', '-s', '3', '-e', 'trace=write,sendmsg,sendto,writev',
+        '-o', $st, '-p', $pid);
+    # every thread traced before the burst
+    wait_for(10, sub {
+        my @t = glob "/proc/$pid/task/*/status";
+        return @t == grep { slurp($_) =~ /^TracerPid:\s*[1-9]/m } @t;
+    }) or $ok = 0;
+    my $to = Socket::pack_sockaddr_in($c->{relay_port},
+                                      Socket::inet_aton($c->{relay_ip}));
+    # turnd stopped meanwhile: the whole burst waits in the relay socket
+    # (whatever the machine's load), then goes in batches of up to 32
+    kill 'STOP', $pid;
+    wait_for(5, sub { slurp("/proc/$pid/stat") =~ /^\d+ \(.*\) [Tt]/s })
+        or $ok = 0;
+    $u->send(sprintf('burst %03d ', $_) . 'x' x 90, 0, $to) for 1 .. $n;
+    kill 'CONT', $pid;
+
+    my ($got, $whole, $buf) = (0, 0, '');
+    my $sel = IO::Select->new($c->{sock});
+    while ($got < $n && ($c->{sock}->pending || $sel->can_read(5))) {
+        my $r = sysread $c->{sock}, $buf, 65536;
+        last unless $r;
+        my ($ch, $len) = unpack 'nn', $buf;
+        $whole++ if $ch == 0x4005 && length $buf == 4 + $len + (-$len & 3)
+                    && substr($buf, 4, $len) eq
+                       sprintf('burst %03d ', $got + 1) . 'x' x 90;
+        $got++;
+    }
+    stop_pid($tracer, signal => 'INT');
+    my $writes = () = slurp($st)
+                      =~ /(?:write|sendto|sendmsg)\(\d+, "\\27\\3\\3/g;
+    ok($ok && $got == $n && $whole == $n,
+       "a burst of $n over TLS: each message whole, in order, a record "
+       . "each ($whole of $got)");
+    ok($writes > 0 && $writes <= $n / 4,
+       "... in $writes write()s, not one a record")
+        or diag(slurp("$dir/strace.log"));
+    $c->close;
 }
 
 

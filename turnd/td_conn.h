@@ -12,12 +12,15 @@
  * A client's TCP connection (td_tcp.c), and what its bytes go through,
  * set at accept (as nginx's c->recv and c->send): plain recv()/send(),
  * or TLS (td_tls.c).  Both return what recv()/send() return, errno
- * EAGAIN included.  pre: a step before the TURN stream (the PROXY
- * header, td_proxy.c; then the TLS handshake): TD_CONN_OK when done (it
- * sets the next step), TD_CONN_AGAIN to wait for input, TD_CONN_WRITE
- * to wait until the socket takes output, or TD_CONN_ERROR with the
- * reason in *why.  Types only: td_tcp.c runs the connection, and the
- * steps below it never call up into it.
+ * EAGAIN included.  flush (as nginx's c->send_chain ends a batch; NULL
+ * when nothing below keeps bytes): what send() kept below (TLS records)
+ * goes out in one write, 0 when all did, -1 with errno (EAGAIN: wait for
+ * EPOLLOUT, the bytes stay, in order).  pre: a step before the TURN
+ * stream (the PROXY header, td_proxy.c; then the TLS handshake):
+ * TD_CONN_OK when done (it sets the next step), TD_CONN_AGAIN to wait for
+ * input, TD_CONN_WRITE to wait until the socket takes output, or
+ * TD_CONN_ERROR with the reason in *why.  Types only: td_tcp.c runs the
+ * connection, and the steps below it never call up into it.
  */
 
 
@@ -40,6 +43,7 @@
 typedef ssize_t (*td_conn_recv_pt)(td_conn_t *c, uint8_t *buf, size_t len);
 typedef ssize_t (*td_conn_send_pt)(td_conn_t *c, const uint8_t *buf,
     size_t len);
+typedef int (*td_conn_flush_pt)(td_conn_t *c);
 typedef int (*td_conn_pre_pt)(td_thread_t *thr, td_conn_t *c,
     const char **why);
 
@@ -50,6 +54,7 @@ struct td_conn_s {
     td_client_t               cl;            /* cl.alloc: its allocation */
     td_conn_recv_pt           recv;
     td_conn_send_pt           send;
+    td_conn_flush_pt          flush;         /* after a batch of sends */
     td_conn_pre_pt            pre;           /* NULL: the TURN stream */
     td_conn_pre_pt            pre_next;      /* after the PROXY header */
     void                     *tls;           /* SSL * */

@@ -496,8 +496,20 @@ td_tcp_send(td_thread_t *thr, td_conn_t *c, const uint8_t *buf, size_t len)
         return td_tcp_append(thr, c, buf, len);
     }
 
-    if (c->out_len > 0) {
-        return td_tcp_append(thr, c, buf, len);
+    /*
+     * Queued bytes go first; and with a layer that buffers below (TLS)
+     * the message goes through the queue, so that its flush follows.
+     */
+    if (c->out_len > 0 || c->flush != NULL) {
+        if (td_tcp_append(thr, c, buf, len) != 0) {
+            return -1;
+        }
+
+        if (!c->writing) {
+            td_tcp_flush(thr, c);
+        }
+
+        return c->closed ? -1 : 0;
     }
 
     if (len > TD_TCP_OUT_SIZE) {
@@ -623,6 +635,20 @@ td_tcp_flush(td_thread_t *thr, td_conn_t *c)
     }
 
     c->out_off = 0;
+
+    /* what the layer below kept goes out in one write */
+    while (c->flush != NULL && c->flush(c) == -1) {
+        if (errno == EAGAIN) {
+            td_tcp_want_write(thr, c, 1);
+            return;
+        }
+
+        if (errno != EINTR) {
+            td_tcp_close(thr, c, strerror(errno));
+            return;
+        }
+    }
+
     td_tcp_want_write(thr, c, 0);
 }
 

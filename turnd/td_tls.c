@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -19,6 +21,16 @@
 
 #define TD_TLS_ALPN         "stun.turn"
 #define TD_TLS_RECORD       16384     /* a record's plaintext, at most */
+#define TD_TLS_WBUF         TD_TCP_OUT_SIZE  /* records for one send() */
+
+
+/* the write side of a connection's SSL: records kept for one send() */
+
+typedef struct {
+    int                 fd;
+    size_t              len;
+    uint8_t            *buf;         /* TD_TLS_WBUF while len > 0 */
+} td_tls_out_t;
 
 
 static SSL_CTX *td_tls_ctx_new(const td_conf_t *conf);
@@ -29,11 +41,18 @@ static int td_tls_handshake(td_thread_t *thr, td_conn_t *c,
     const char **why);
 static ssize_t td_tls_recv(td_conn_t *c, uint8_t *buf, size_t len);
 static ssize_t td_tls_send(td_conn_t *c, const uint8_t *buf, size_t len);
+static int td_tls_flush(td_conn_t *c);
+static BIO *td_tls_out_new(int fd);
+static int td_tls_out_write(BIO *b, const char *data, int len);
+static long td_tls_out_ctrl(BIO *b, int cmd, long num, void *ptr);
+static int td_tls_out_free(BIO *b);
+static int td_tls_out_send(td_tls_out_t *o);
 static size_t td_tls_first_frame(const uint8_t *buf, size_t len);
 static const char *td_tls_error(const char *what);
 
 
 static SSL_CTX          *td_tls_ctx;
+static BIO_METHOD       *td_tls_out_method;
 static pthread_mutex_t   td_tls_mutex = PTHREAD_MUTEX_INITIALIZER;
 static __thread char     td_tls_why[256];
 
@@ -43,6 +62,18 @@ td_tls_init(const td_conf_t *conf)
 {
     if (conf->no_tls || conf->cert == NULL || conf->pkey == NULL) {
         return 0;
+    }
+
+    td_tls_out_method = BIO_meth_new(BIO_get_new_index()
+                                     | BIO_TYPE_SOURCE_SINK, "td_tls_out");
+
+    if (td_tls_out_method == NULL
+        || BIO_meth_set_write(td_tls_out_method, td_tls_out_write) != 1
+        || BIO_meth_set_ctrl(td_tls_out_method, td_tls_out_ctrl) != 1
+        || BIO_meth_set_destroy(td_tls_out_method, td_tls_out_free) != 1)
+    {
+        td_log(TD_LOG_ERR, "%s", td_tls_error("BIO_meth_new() failed"));
+        return -1;
     }
 
     td_tls_ctx = td_tls_ctx_new(conf);
@@ -95,6 +126,9 @@ td_tls_cleanup(void)
 {
     SSL_CTX_free(td_tls_ctx);
     td_tls_ctx = NULL;
+
+    BIO_meth_free(td_tls_out_method);
+    td_tls_out_method = NULL;
 }
 
 
@@ -217,26 +251,41 @@ td_tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 
+/*
+ * Records go to a BIO of ours (td_tls_out_*) that keeps them, and sends
+ * them when full and at td_tls_flush(): a batch of messages, a record
+ * each, goes out in one send().  OpenSSL flushes it itself after
+ * handshake messages and alerts (close_notify included).
+ */
+
 int
 td_tls_conn_init(td_conn_t *c)
 {
     SSL  *ssl;
+    BIO  *rbio, *wbio;
 
     pthread_mutex_lock(&td_tls_mutex);
     ssl = SSL_new(td_tls_ctx);
     pthread_mutex_unlock(&td_tls_mutex);
 
-    if (ssl == NULL || SSL_set_fd(ssl, c->ev.fd) != 1) {
+    rbio = BIO_new_socket(c->ev.fd, BIO_NOCLOSE);
+    wbio = td_tls_out_new(c->ev.fd);
+
+    if (ssl == NULL || rbio == NULL || wbio == NULL) {
         td_log(TD_LOG_ERR, "%s", td_tls_error("SSL_new() failed"));
+        BIO_free(rbio);
+        BIO_free(wbio);
         SSL_free(ssl);
         return -1;
     }
 
+    SSL_set_bio(ssl, rbio, wbio);
     SSL_set_accept_state(ssl);
 
     c->tls = ssl;
     c->recv = td_tls_recv;
     c->send = td_tls_send;
+    c->flush = td_tls_flush;
 
     /* after a PROXY header, if any */
     if (c->pre == NULL) {
@@ -448,6 +497,203 @@ td_tls_send(td_conn_t *c, const uint8_t *buf, size_t len)
         errno = EPROTO;
         return -1;
     }
+}
+
+
+/*
+ * The records td_tls_send() left in td_tls_out, in one send(): on EAGAIN
+ * they stay there, in order, for the next flush (EPOLLOUT).
+ */
+
+static int
+td_tls_flush(td_conn_t *c)
+{
+    BIO  *wbio;
+
+    wbio = SSL_get_wbio(c->tls);
+
+    if (BIO_wpending(wbio) == 0) {
+        return 0;
+    }
+
+    ERR_clear_error();
+    errno = 0;
+
+    if (BIO_flush(wbio) == 1) {
+        return 0;
+    }
+
+    if (BIO_should_retry(wbio)) {
+        errno = EAGAIN;
+        return -1;
+    }
+
+    if (errno == 0 || errno == EAGAIN || errno == EINTR) {
+        errno = EPIPE;
+    }
+
+    return -1;
+}
+
+
+static BIO *
+td_tls_out_new(int fd)
+{
+    BIO           *b;
+    td_tls_out_t  *o;
+
+    b = BIO_new(td_tls_out_method);
+    o = calloc(1, sizeof(td_tls_out_t));
+
+    if (b == NULL || o == NULL) {
+        BIO_free(b);
+        free(o);
+        return NULL;
+    }
+
+    o->fd = fd;
+    BIO_set_data(b, o);
+    BIO_set_init(b, 1);
+
+    return b;
+}
+
+
+/*
+ * Keeps a record (or part of one: OpenSSL writes the rest again); a full
+ * buffer is sent first.  A retry (the socket is full) takes nothing.
+ */
+
+static int
+td_tls_out_write(BIO *b, const char *data, int len)
+{
+    ssize_t        n;
+    td_tls_out_t  *o;
+
+    o = BIO_get_data(b);
+
+    BIO_clear_retry_flags(b);
+
+    if (len <= 0) {
+        return 0;
+    }
+
+    if ((size_t) len > TD_TLS_WBUF - o->len && td_tls_out_send(o) == -1) {
+        goto failed;
+    }
+
+    if ((size_t) len > TD_TLS_WBUF) {
+        /* larger than the buffer, which is empty now */
+        n = send(o->fd, data, (size_t) len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n == -1) {
+            goto failed;
+        }
+
+        return (int) n;
+    }
+
+    if (o->buf == NULL) {
+        o->buf = malloc(TD_TLS_WBUF);
+
+        if (o->buf == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+
+    memcpy(o->buf + o->len, data, (size_t) len);
+    o->len += (size_t) len;
+
+    return len;
+
+failed:
+
+    if (errno == EAGAIN || errno == EINTR) {
+        BIO_set_retry_write(b);
+    }
+
+    return -1;
+}
+
+
+static long
+td_tls_out_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    td_tls_out_t  *o;
+
+    (void) num;
+    (void) ptr;
+
+    o = BIO_get_data(b);
+
+    switch (cmd) {
+
+    case BIO_CTRL_FLUSH:
+        BIO_clear_retry_flags(b);
+
+        if (td_tls_out_send(o) == 0) {
+            return 1;
+        }
+
+        if (errno == EAGAIN || errno == EINTR) {
+            BIO_set_retry_write(b);
+        }
+
+        return -1;
+
+    case BIO_CTRL_WPENDING:
+        return (long) o->len;
+
+    default:
+        return 0;
+    }
+}
+
+
+static int
+td_tls_out_free(BIO *b)
+{
+    td_tls_out_t  *o;
+
+    o = BIO_get_data(b);
+
+    if (o != NULL) {
+        free(o->buf);
+        free(o);
+        BIO_set_data(b, NULL);
+    }
+
+    return 1;
+}
+
+
+/* the kept records in one send(): 0, or -1 with errno; empty, freed */
+
+static int
+td_tls_out_send(td_tls_out_t *o)
+{
+    ssize_t  n;
+
+    while (o->len > 0) {
+        n = send(o->fd, o->buf, o->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            return -1;
+        }
+
+        o->len -= (size_t) n;
+        memmove(o->buf, o->buf + n, o->len);
+    }
+
+    free(o->buf);
+    o->buf = NULL;
+
+    return 0;
 }
 
 
