@@ -287,7 +287,8 @@ ngx_http_trtc_diag_page(ngx_http_request_t *r,
 /*
  * {"proxy":"/trtc/proxy","host":"proxy.example.com",
  *  "websocketProxy":"wss://...","loggerProxy":"https://...","port":443,
- *  "report":true,"turn":[{"addr":"14.3.3.3:3478","usable":true}],
+ *  "report":true,"turn":[{"addr":"14.3.3.3:3478","transport":"udp tcp",
+ *  "usable":true}],
  *  "show":null}, with "<", ">" and "&" written as \u escapes: it sits in
  * a <script> element.
  */
@@ -415,7 +416,16 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
 }
 
 
-/* every configured TURN server, and whether /trtc/proxy hands it out */
+/* by NGX_HTTP_TRTC_TURN_*: which of a server's paths the page tests */
+static char  *ngx_http_trtc_diag_transport[] = {
+    "udp", "tcp", "tls", "udp tcp"
+};
+
+
+/*
+ * every configured TURN server with the transports it is configured for,
+ * and whether /trtc/proxy hands it out
+ */
 
 static u_char *
 ngx_http_trtc_diag_turn(u_char *p, u_char *end, ngx_http_trtc_issuer_t *issuer)
@@ -444,7 +454,8 @@ ngx_http_trtc_diag_turn(u_char *p, u_char *end, ngx_http_trtc_issuer_t *issuer)
             p = ngx_cpymem(p, p == start ? "{\"addr\":" : ",{\"addr\":",
                            p == start ? 8 : 9);
             p = ngx_http_trtc_json_str(p, &turn[i].addr);
-            p = ngx_cpymem(p, ",\"usable\":true}", 15);
+            p = ngx_sprintf(p, ",\"transport\":\"%s\",\"usable\":true}",
+                            ngx_http_trtc_diag_transport[turn[i].transport]);
             continue;
         }
 
@@ -469,8 +480,9 @@ ngx_http_trtc_diag_turn(u_char *p, u_char *end, ngx_http_trtc_issuer_t *issuer)
                 p = ngx_cpymem(p, p == start ? "{\"addr\":" : ",{\"addr\":",
                                p == start ? 8 : 9);
                 p = ngx_http_trtc_json_str(p, &peer->name);
-                p = ngx_sprintf(p, ",\"usable\":%s}",
-                                usable ? "true" : "false");
+                p = ngx_sprintf(p, ",\"transport\":\"%s\",\"usable\":%s}",
+                           ngx_http_trtc_diag_transport[turn[i].transport],
+                           usable ? "true" : "false");
             }
         }
 

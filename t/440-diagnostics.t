@@ -134,7 +134,7 @@ port=$ENV{TEST_NGINX_SERVER_PORT}
 proxy=/trtc/proxy
 report=true
 show=null
-turn=[{\"addr\":\"127.0.0.1:3478\",\"usable\":true},{\"addr\":\"127.0.0.2:3478\",\"usable\":false},{\"addr\":\"10.9.9.9:3478\",\"usable\":true}]
+turn=[{\"addr\":\"127.0.0.1:3478\",\"transport\":\"udp tcp\",\"usable\":true},{\"addr\":\"127.0.0.2:3478\",\"transport\":\"udp tcp\",\"usable\":false},{\"addr\":\"10.9.9.9:3478\",\"transport\":\"udp\",\"usable\":true}]
 websocketProxy=ws://localhost/ws/
 "
 
@@ -394,7 +394,7 @@ GET /c
 sub { CORE::join '', grep { /^(proxy|turn)=/ } split /^/, main::config_block($_[0]) }
 --- response_body
 proxy=/b
-turn=[{"addr":"10.1.1.1:3478","usable":true}]
+turn=[{"addr":"10.1.1.1:3478","transport":"udp","usable":true}]
 
 
 
