@@ -322,11 +322,24 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
         host = r->headers_in.server;
     }
 
-    if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /*
+     * the port the user dialled: behind nginx's stream module on 443
+     * (README, "Deploying: one port 443") the PROXY header's, not ours
+     */
 
-    port = ngx_inet_get_port(r->connection->local_sockaddr);
+    if (r->connection->proxy_protocol
+        && r->connection->proxy_protocol->dst_port)
+    {
+        port = r->connection->proxy_protocol->dst_port;
+
+    } else {
+        if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        port = ngx_inet_get_port(r->connection->local_sockaddr);
+    }
 
     /* what the proxy object says, also when it cannot be had (503) */
 
