@@ -167,7 +167,8 @@ sub start_ok {
 # edge's addresses allowed: the diagnostics page calls itself through
 # one turnd), port443 (ours: README's "one port 443": nginx's stream module
 # on the edge's 443 sorts HTTPS, TURN over TLS and TURN over TCP, each
-# with the PROXY protocol; turnd node 0 takes TLS; see port443_conf).
+# with the PROXY protocol; turnd node 0 takes TLS and /trtc/proxy hands
+# it out on UDP 3478, TCP 443 and TLS 443; see port443_conf).
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
