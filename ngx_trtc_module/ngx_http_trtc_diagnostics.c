@@ -287,7 +287,8 @@ ngx_http_trtc_diag_page(ngx_http_request_t *r,
 /*
  * {"proxy":"/trtc/proxy","host":"proxy.example.com",
  *  "websocketProxy":"wss://...","loggerProxy":"https://...","port":443,
- *  "report":true,"turn":[{"addr":"14.3.3.3:3478","usable":true}],
+ *  "report":true,"turn":[{"addr":"14.3.3.3:3478","transport":"udp tcp",
+ *  "usable":true}],
  *  "show":null}, with "<", ">" and "&" written as \u escapes: it sits in
  * a <script> element.
  */
@@ -321,11 +322,24 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
         host = r->headers_in.server;
     }
 
-    if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /*
+     * the port the user dialled: behind nginx's stream module on 443
+     * (README, "Deploying: one port 443") the PROXY header's, not ours
+     */
 
-    port = ngx_inet_get_port(r->connection->local_sockaddr);
+    if (r->connection->proxy_protocol
+        && r->connection->proxy_protocol->dst_port)
+    {
+        port = r->connection->proxy_protocol->dst_port;
+
+    } else {
+        if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        port = ngx_inet_get_port(r->connection->local_sockaddr);
+    }
 
     /* what the proxy object says, also when it cannot be had (503) */
 
@@ -415,7 +429,16 @@ ngx_http_trtc_diag_config(ngx_http_request_t *r,
 }
 
 
-/* every configured TURN server, and whether /trtc/proxy hands it out */
+/* by NGX_HTTP_TRTC_TURN_*: which of a server's paths the page tests */
+static char  *ngx_http_trtc_diag_transport[] = {
+    "udp", "tcp", "tls", "udp tcp"
+};
+
+
+/*
+ * every configured TURN server with the transports it is configured for,
+ * and whether /trtc/proxy hands it out
+ */
 
 static u_char *
 ngx_http_trtc_diag_turn(u_char *p, u_char *end, ngx_http_trtc_issuer_t *issuer)
@@ -444,7 +467,8 @@ ngx_http_trtc_diag_turn(u_char *p, u_char *end, ngx_http_trtc_issuer_t *issuer)
             p = ngx_cpymem(p, p == start ? "{\"addr\":" : ",{\"addr\":",
                            p == start ? 8 : 9);
             p = ngx_http_trtc_json_str(p, &turn[i].addr);
-            p = ngx_cpymem(p, ",\"usable\":true}", 15);
+            p = ngx_sprintf(p, ",\"transport\":\"%s\",\"usable\":true}",
+                            ngx_http_trtc_diag_transport[turn[i].transport]);
             continue;
         }
 
@@ -469,8 +493,9 @@ ngx_http_trtc_diag_turn(u_char *p, u_char *end, ngx_http_trtc_issuer_t *issuer)
                 p = ngx_cpymem(p, p == start ? "{\"addr\":" : ",{\"addr\":",
                                p == start ? 8 : 9);
                 p = ngx_http_trtc_json_str(p, &peer->name);
-                p = ngx_sprintf(p, ",\"usable\":%s}",
-                                usable ? "true" : "false");
+                p = ngx_sprintf(p, ",\"transport\":\"%s\",\"usable\":%s}",
+                           ngx_http_trtc_diag_transport[turn[i].transport],
+                           usable ? "true" : "false");
             }
         }
 

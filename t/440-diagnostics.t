@@ -99,6 +99,10 @@ sub main::report {
         . qq({"version":1,"verdict":"$verdict","n":$n,"paths":[{"id":"https","ok":true}]});
 }
 
+# Debian's libnginx-mod-stream, for the PROXY protocol (TEST 19)
+$ENV{TEST_NGINX_STREAM_MODULE} ||=
+    '/usr/lib/nginx/modules/ngx_stream_module.so';
+
 no_shuffle();
 no_long_string();
 plan 'no_plan';
@@ -134,7 +138,7 @@ port=$ENV{TEST_NGINX_SERVER_PORT}
 proxy=/trtc/proxy
 report=true
 show=null
-turn=[{\"addr\":\"127.0.0.1:3478\",\"usable\":true},{\"addr\":\"127.0.0.2:3478\",\"usable\":false},{\"addr\":\"10.9.9.9:3478\",\"usable\":true}]
+turn=[{\"addr\":\"127.0.0.1:3478\",\"transport\":\"udp tcp\",\"usable\":true},{\"addr\":\"127.0.0.2:3478\",\"transport\":\"udp tcp\",\"usable\":false},{\"addr\":\"10.9.9.9:3478\",\"transport\":\"udp\",\"usable\":true}]
 websocketProxy=ws://localhost/ws/
 "
 
@@ -394,7 +398,7 @@ GET /c
 sub { CORE::join '', grep { /^(proxy|turn)=/ } split /^/, main::config_block($_[0]) }
 --- response_body
 proxy=/b
-turn=[{"addr":"10.1.1.1:3478","usable":true}]
+turn=[{"addr":"10.1.1.1:3478","transport":"udp","usable":true}]
 
 
 
@@ -405,3 +409,39 @@ turn=[{"addr":"10.1.1.1:3478","usable":true}]
 --- must_die
 --- error_log eval
 qr{\[emerg\] \d+#\d+: "trtc_diagnostics" directive is duplicate in \S+/conf/nginx\.conf:\d+}
+
+
+
+=== TEST 19: behind nginx's stream module (the PROXY protocol, as README's "Deploying: one port 443" has it), the page names the port the user dialled, not the http server's own
+--- main_config
+    load_module $TEST_NGINX_STREAM_MODULE;
+    stream {
+        server {
+            listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+            proxy_pass 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
+            proxy_protocol on;
+        }
+    }
+--- http_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2 proxy_protocol;
+        location = /trtc/proxy { trtc_proxy_config turn=turn:10.1.1.1:3478; }
+        location = /trtc/check { trtc_diagnostics; }
+    }
+--- config
+    location = /via {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1/trtc/check;
+    }
+--- request
+GET /via
+--- response_body_filters eval
+sub {
+    my $c = main::config_block($_[0]);
+    my ($port) = $c =~ /^port=(\d+)$/m;
+    my ($dialled) = $c =~ m{^websocketProxy=ws://[^/:]+:(\d+)/}m;
+    return "port $port, dialled " . ($dialled // 'none') . "\n"
+        if !$port || !$dialled || $port != $dialled;
+    return "port: the one dialled\n";
+}
+--- response_body
+port: the one dialled

@@ -5,14 +5,22 @@
 # every verdict is asserted from the page's own JSON (the report it posts
 # back, report=on):
 #
+# The edge shares its 443 as README's "Deploying: one port 443" says
+# (port443: nginx's stream module in front of nginx http and turnd), so
+# /trtc/proxy hands out, in order, turn:EDGE:3478?transport=udp,
+# turn:EDGE:443?transport=tcp and turns:proxy.test:443, each while its own
+# trtc_check passes, and the page tests each of them:
+#
 #   all open (2-A)    "done", every path green, nothing to allow
 #   TCP only          TURN/UDP red, "allow EDGE 3478/udp" (words, nft,
 #                     iptables), the rest green, still "done" (TCP carries)
-#   HTTPS only        TURN/UDP and TURN/TCP red, both to allow, "blocked"
-#                     (the page probes the URLs /trtc/proxy hands out,
-#                     3478 here; this edge has no TURN on 443, t/550's has)
-#   turnd stopped     TURN red for the operator (/trtc/proxy hands out no
-#                     TURN server), the status page says why, "blocked"
+#   HTTPS only        TURN/UDP red, "allow EDGE 3478/udp", TURN/TCP and
+#                     TURN/TLS on 443 green: "done", a call works from
+#                     behind that firewall (an edge without TURN on 443
+#                     gets "blocked" there, both 3478 paths to allow)
+#   turnd stopped     TURN red for the operator on each configured path
+#                     (/trtc/proxy hands out no TURN server), the status
+#                     page says why, "blocked"
 #   signaling down    signaling red for the operator, TURN green, "blocked"
 #
 # Then: the page's test WebSockets and uploads are counted apart from real
@@ -37,7 +45,8 @@ my $shots = 't/servroot_540';
 remove_tree($shots);
 make_path($shots);
 
-my $h = TrtcTest::E2E->start_ok(stack => 'ours', relay_peers => 1)
+my $h = TrtcTest::E2E->start_ok(stack => 'ours', relay_peers => 1,
+                                port443 => 1)
     or done_testing, exit;
 
 my $status = sub { decode_json($h->office_get('/trtc/status')) };
@@ -52,17 +61,26 @@ my @cases = (
     ['all open', '2-A', undef, undef, 'done', [], []],
     ['TCP only', '2-A-tcp', undef, undef, 'done', ['turn-udp'],
      ["$E 3478/udp"]],
-    ['HTTPS only', 'https-only', undef, undef, 'blocked',
-     ['turn-udp', 'turn-tcp'], ["$E 3478/udp", "$E 3478/tcp"]],
+    ['HTTPS only', 'https-only', undef, undef, 'done', ['turn-udp'],
+     ["$E 3478/udp"],
+     sub {
+         my ($label, $r) = @_;
+         my @on443 = sort map { "$_->{id}:" . ($_->{ok} ? 'ok' : 'red') }
+                     grep { $_->{id} =~ /^turn-(tcp|tls)@/ } @{ $r->{paths} };
+         is("@on443", "turn-tcp\@$E:443:ok turn-tls\@proxy.test:443:ok",
+            "$label: TURN over TCP and over TLS on 443 carry the call");
+     }],
     ['turnd stopped', '2-A',
      sub { $h->stop('turn0'); $wait_proxy->('503') },
      sub { $h->start_turn(0); $wait_proxy->('200') },
-     'blocked', ['turn-udp', 'turn-tcp'], [],
+     'blocked', ['turn-udp', 'turn-tcp', 'turn-tls'], [],
      sub {
          my ($label, $r) = @_;
-         my @turn = grep { $_->{id} =~ /^turn-/ } @{ $r->{paths} };
-         ok(@turn == 2 && !grep({ !$_->{operator} } @turn),
-            "$label: both TURN paths named for the operator");
+         my @turn = sort map { $_->{id} } grep {
+             $_->{id} =~ /^turn-/ && $_->{operator} } @{ $r->{paths} };
+         is("@turn", "turn-tcp\@$E:443 turn-tls\@$E:443 "
+            . "turn-udp\@$E:3478", "$label: each configured TURN path "
+            . "named for the operator, once");
          like(join(' ', @{ $r->{operator} || [] }),
               qr/health check finds this TURN server down/,
               "$label: the page says the proxy's check finds it down");
@@ -99,7 +117,7 @@ for my $case (@cases) {
         is($r->{verdict}, $verdict, "$label: verdict $verdict");
         my %ids = map { ($_->{id} =~ s/@.*//r) => $_ } @{ $r->{paths} || [] };
         is(join(' ', sort keys %ids),
-           'https logger signaling turn-tcp turn-udp',
+           'https logger signaling turn-tcp turn-tls turn-udp',
            "$label: every path tested, TURN per transport");
         my @got_red = sort grep { !$ids{$_}{ok} } keys %ids;
         is("@got_red", join(' ', sort @$red), "$label: red: @$red; the "

@@ -77,11 +77,12 @@ sub user_seen_ok {
        "$label: turnd's allocations name the office's address (@cl)");
 }
 
-# The stream log's records since record $seen: this call's connections.
+# The stream log's records since record $seen from the office: this
+# call's connections (not the edge's own trtc_check probes of 443).
 sub hellos {
     my ($seen) = @_;
     my @l = @{ $h->stream_log };
-    return [@l[$seen .. $#l]];
+    return [grep { $_->{client} eq $IP{office} } @l[$seen .. $#l]];
 }
 
 for my $sc (@scenarios) {

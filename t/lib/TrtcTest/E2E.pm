@@ -167,7 +167,8 @@ sub start_ok {
 # edge's addresses allowed: the diagnostics page calls itself through
 # one turnd), port443 (ours: README's "one port 443": nginx's stream module
 # on the edge's 443 sorts HTTPS, TURN over TLS and TURN over TCP, each
-# with the PROXY protocol; turnd node 0 takes TLS; see port443_conf).
+# with the PROXY protocol; turnd node 0 takes TLS and /trtc/proxy hands
+# it out on UDP 3478, TCP 443 and TLS 443; see port443_conf).
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
@@ -518,11 +519,30 @@ EOF
     my $turn = join ' ', map { "server $_:3478;" } $self->turn_addrs;
     my $listen = "$IP{edge}:443 ssl";
     my $stream = '';
+    my $turn443 = '';
+    my $turn_urls = 'turn=trtc_turn';
     if ($self->{port443}) {
         $listen = "127.0.0.1:8443 ssl proxy_protocol;\n"
                 . "    set_real_ip_from 127.0.0.2;\n"
                 . "    real_ip_header proxy_protocol";
         $stream = $self->port443_conf;
+        # README's "Deploying: one port 443": turnd node 0 on the edge's
+        # 443 too, over TCP and TLS, each URL handed out while its own
+        # probe passes through the stream hop (as a browser reaches it)
+        $turn443 = <<"EOF";
+  upstream trtc_turn_tcp {
+    server $IP{edge}:443;
+    trtc_check type=stun-tcp $check;
+  }
+  upstream trtc_turn_tls {
+    server $IP{edge}:443;
+    trtc_check type=stun-tls $check host=proxy.test ca=$tls/ca.crt;
+  }
+EOF
+        $turn_urls = 'turn=turn:trtc_turn?transport=udp'
+                   . "\n                      turn=turn:trtc_turn_tcp?"
+                   . 'transport=tcp'
+                   . "\n                      turn=turns:trtc_turn_tls";
     }
     return "load_module $so;\n"
          . ($stream ? "load_module $STREAM_SO;\n" : '')
@@ -540,7 +560,7 @@ http {
     $turn
     trtc_check type=stun $check;
   }
-  server {
+${turn443}  server {
     listen $listen;
     server_name proxy.test;
     ssl_certificate $tls/leaf.crt;
@@ -555,7 +575,8 @@ http {
       trtc_allow_origin $ORIGIN;
     }
     location = /trtc/proxy {
-      trtc_proxy_config turn=trtc_turn ttl=1h policy=relay;
+      trtc_proxy_config $turn_urls
+                      ttl=1h policy=relay;
       trtc_allow_origin $ORIGIN;
     }
     location = /trtc/status { trtc_status; }
