@@ -301,7 +301,8 @@ sub turnload {
     my $r = TrtcTest::Turn::run(120, 'gcc', '-std=gnu11', '-D_GNU_SOURCE',
         '-O2', "-I$root/common", '-o', $bin, "$root/bench/turnload.c",
         "$root/common/trtc_stun.c", "$root/common/trtc_crypto.c",
-        '-lcrypto', '-lz');
+        '-lssl', '-lcrypto', '-lz');
+    Test::More::diag("turnload: $r->{out}") if $r->{rc} != 0;
     return $r->{rc} == 0 ? $bin : undef;
 }
 
